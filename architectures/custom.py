@@ -1,0 +1,107 @@
+"""Any polynomial parameterization φ, or raw polynomial vector fields.
+
+From the command line, ``--phi "u*v1; u*v2"`` gives the components of φ
+separated by semicolons; ``--params "u,v1,v2"`` fixes the parameter order
+(otherwise the symbols are sorted naturally: ``x2`` before ``x10``).  From
+Python, ``phi`` may also be a list of sympy expressions, and ``fields`` a list
+of vector fields, each a list of D component formulas (``--fields "v; u | u; 0"``
+on the command line: fields separated by ``|``).
+
+Examples
+--------
+>>> model = CustomArchitecture().model(phi="u*v1; u*v2")
+>>> model.parameter_names
+('u', 'v1', 'v2')
+>>> CustomArchitecture().model(phi="exp(u)")
+Traceback (most recent call last):
+    ...
+conslaws.core.errors.InvalidExpressionError: exp(u) is not a polynomial with rational coefficients
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import sympy
+
+from conslaws.core.architecture import Architecture, Option
+from conslaws.core.errors import InvalidExpressionError, InvalidOptionError
+from conslaws.core.model import Model
+from conslaws.core.polynomials import sympify_expression
+
+__all__ = ["CustomArchitecture"]
+
+
+def _split(value: Any, flag: str, separator: str = ";") -> tuple[Any, ...]:
+    if isinstance(value, str):
+        items = tuple(part.strip() for part in value.split(separator))
+    elif isinstance(value, Sequence):
+        items = tuple(value)
+    else:
+        items = (value,)
+    if not items or any(isinstance(i, str) and not i for i in items):
+        raise InvalidOptionError(f"{flag}: empty formula in {value!r}")
+    return items
+
+
+def _parse_phi(value: Any, flag: str) -> tuple[Any, ...]:
+    return _split(value, flag)
+
+
+def _parse_fields(value: Any, flag: str) -> tuple[tuple[Any, ...], ...]:
+    if isinstance(value, str):
+        return tuple(_split(field, flag) for field in value.split("|"))
+    return tuple(_split(field, flag) for field in value)
+
+
+def _parse_params(value: Any, flag: str) -> tuple[str, ...]:
+    names = tuple(p.strip() for p in value.split(",")) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise InvalidOptionError(f"{flag}: {name!r} is not a valid parameter name")
+    if len(set(names)) != len(names):
+        raise InvalidOptionError(f"{flag}: parameter names must be distinct")
+    return names
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+class CustomArchitecture(Architecture):
+    """A user-given polynomial map φ (or raw fields)."""
+
+    name: ClassVar[str] = "custom"
+    summary: ClassVar[str] = "any polynomial map phi given as formulas (or raw vector fields)"
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("phi", _parse_phi, 'components of phi separated by ";", e.g. "u*v1; u*v2"',
+               metavar="E1;E2;..."),
+        Option("params", _parse_params, "parameter order, e.g. u,v1,v2 (default: sorted names)",
+               metavar="A,B,..."),
+        Option("fields", _parse_fields,
+               'vector fields instead of phi: D components separated by ";", fields by "|"',
+               metavar="F1;..;FD|..."),
+    )
+
+    def build(self, **options: Any) -> Model:
+        phi, fields, params = options["phi"], options["fields"], options["params"]
+        if (phi is None) == (fields is None):
+            raise InvalidOptionError("custom: give exactly one of --phi and --fields")
+        formulas = phi if phi is not None else [c for f in fields for c in f]
+        names = params or self._infer_names(formulas)
+        if not names:
+            raise InvalidExpressionError("custom: the formulas contain no parameter")
+        label = "phi=" + "; ".join(map(str, phi)) if phi is not None else "fields"
+        if phi is not None:
+            return Model.from_phi(names, phi, name=f"custom {label}", options=options)
+        return Model.from_fields(names, fields, name=f"custom {label}", options=options)
+
+    @staticmethod
+    def _infer_names(formulas: Sequence[Any]) -> tuple[str, ...]:
+        symbols: set[str] = set()
+        for formula in formulas:
+            expr = sympify_expression(formula, {})
+            symbols |= {str(s) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+        return tuple(sorted(symbols, key=_natural_key))

@@ -1,0 +1,44 @@
+"""ReLU networks with optional hidden biases; φ is the path lifting.
+
+Examples
+--------
+>>> model = ReluArchitecture().model(widths="3,4,2", bias=True)
+>>> model.dimension, len(model.generators)
+(24, 32)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from conslaws.architectures.layered import layered_graph
+from conslaws.core.architecture import (
+    Architecture,
+    Option,
+    describe_options,
+    parse_flag,
+    parse_widths,
+)
+from conslaws.core.model import Model
+
+__all__ = ["ReluArchitecture"]
+
+
+class ReluArchitecture(Architecture):
+    """ReLU on every hidden layer; widths from input to output."""
+
+    name: ClassVar[str] = "relu"
+    summary: ClassVar[str] = "ReLU network (path lifting), optional hidden biases"
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("widths", parse_widths, "layer widths from input to output, e.g. 3,4,2",
+               required=True, metavar="N0,N1,..."),
+        Option("bias", parse_flag, "add a bias to every hidden neuron", default=False,
+               flag=True),
+    )
+
+    def build(self, **options: Any) -> Model:
+        graph = layered_graph(options["widths"], hidden_kind="relu", bias=options["bias"])
+        return Model.from_graph(
+            graph, name=f"relu {describe_options(options)}", architecture=self.name,
+            options=options,
+        )

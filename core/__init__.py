@@ -1,0 +1,67 @@
+"""conslaws: exact conservation laws of neural-network training flows.
+
+The public API:
+
+* :func:`count` — the number of independent conservation laws, certified when proved;
+* :func:`find_laws` — the polynomial laws up to a degree, verified exactly;
+* :func:`is_conserved` — exact check of one candidate law;
+* :func:`build_model`, :class:`Model` — architectures and custom parameterizations;
+* :func:`lie_closure` — the Lie-algebra closure at a point;
+* :mod:`conslaws.core.registry` — plugins (backends, architectures).
+
+Examples
+--------
+>>> import conslaws.core as cl
+>>> cl.count("linear", widths=(2, 3, 2), seed=0).laws
+6
+>>> model = cl.Model.from_phi(("u", "v"), ["u*v"])
+>>> cl.is_conserved(model, "u**2 - v**2")
+True
+"""
+
+from conslaws.core.api import build_model, count, find_laws, make_backend
+from conslaws.core.architecture import Architecture, Option
+from conslaws.core.backend import Backend
+from conslaws.core.closure import Closure, lie_closure
+from conslaws.core.errors import (
+    ConslawsError,
+    InvalidExpressionError,
+    InvalidGraphError,
+    InvalidModulusError,
+    InvalidOptionError,
+    InvalidPointError,
+    PluginError,
+    UnknownNameError,
+)
+from conslaws.core.fields import VectorField
+from conslaws.core.laws import find_polynomial_laws, is_conserved
+from conslaws.core.model import Model
+from conslaws.core.results import CountResult, LawsResult
+
+__all__ = [
+    "Architecture",
+    "Backend",
+    "Closure",
+    "ConslawsError",
+    "CountResult",
+    "InvalidExpressionError",
+    "InvalidGraphError",
+    "InvalidModulusError",
+    "InvalidOptionError",
+    "InvalidPointError",
+    "LawsResult",
+    "Model",
+    "Option",
+    "PluginError",
+    "UnknownNameError",
+    "VectorField",
+    "build_model",
+    "count",
+    "find_laws",
+    "find_polynomial_laws",
+    "is_conserved",
+    "lie_closure",
+    "make_backend",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,301 @@
+"""The Python API: build a model, count its laws, find them.
+
+Examples
+--------
+>>> from conslaws.core import count, find_laws
+>>> result = count("relu", widths=(3, 4, 2), bias=True, seed=1)
+>>> result.laws, result.certified
+(4, True)
+>>> laws = find_laws("custom", phi="u*v1; u*v2", degree=2, seed=1)
+>>> laws.laws
+[u**2 - v1**2 - v2**2]
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from conslaws.core.architecture import Architecture
+from conslaws.core.backend import Backend
+from conslaws.core.closure import lie_closure
+from conslaws.core.errors import InvalidOptionError
+from conslaws.core.laws import find_polynomial_laws, independent_laws
+from conslaws.core.model import Model
+from conslaws.core.point import as_point, parse_point
+from conslaws.core.polynomials import Number
+from conslaws.core.registry import architectures, backends
+from conslaws.core.results import CountResult, LawsResult
+
+__all__ = ["build_model", "count", "find_laws", "make_backend"]
+
+#: Default highest degree of the laws sought to certify a count.
+CERTIFY_DEGREE = 2
+#: Random points tried before a count is reported uncertified.
+POINTS_TRIED = 2
+
+
+def make_backend(backend: str | Backend = "modular", **options: Any) -> Backend:
+    """A backend instance from its registry name and options.
+
+    Options not given (``None``) are left to the backend's defaults.
+
+    Examples
+    --------
+    >>> make_backend("modular", modulus=101).describe()["modulus"]
+    101
+    >>> make_backend("modular", modulus=91)
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidModulusError: modulus 91 is not prime (91 = 7 * 13)
+    """
+    if isinstance(backend, Backend):
+        return backend
+    cls = backends.load(backend)
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        return cls(**given)
+    except TypeError:
+        names = ", ".join("--" + k for k in given)
+        raise InvalidOptionError(f"backend {backend!r} does not take {names}") from None
+
+
+def build_model(architecture: str | Architecture | Model, **options: Any) -> Model:
+    """A model from an architecture name (or instance) and its options.
+
+    Examples
+    --------
+    >>> build_model("linear", widths="2,3,2").parameter_names[:3]
+    ('W1_1_1', 'W1_1_2', 'W1_2_1')
+    """
+    if isinstance(architecture, Model):
+        if options:
+            raise InvalidOptionError("options cannot be given together with a built Model")
+        return architecture
+    arch = architecture if isinstance(architecture, Architecture) else architectures.load(
+        architecture
+    )()
+    return arch.model(**options)
+
+
+def _point(model: Model, backend: Backend, rng: random.Random,
+           point: str | Sequence[Any] | None) -> list[Number]:
+    if point is None:
+        values = backend.sample_point(rng, model.dimension)
+    elif isinstance(point, str):
+        values = list(parse_point(point, model.parameter_names))
+    else:
+        values = list(as_point(point, model.parameter_names))
+    # Integers keep the exact arithmetic in fast machine-word paths.
+    return [int(v) if getattr(v, "denominator", 1) == 1 else v for v in values]
+
+
+def _check_mode(mode: str) -> None:
+    if mode == "data":
+        raise InvalidOptionError(
+            "--mode data (the data-sampled trace) is not available yet; use --mode phi"
+        )
+    if mode != "phi":
+        raise InvalidOptionError(f"--mode must be 'phi' or 'data', got {mode!r}")
+
+
+def count(
+    architecture: str | Architecture | Model,
+    *,
+    backend: str | Backend = "modular",
+    seed: int | None = None,
+    point: str | Sequence[Any] | None = None,
+    mode: str = "phi",
+    certify_degree: int = CERTIFY_DEGREE,
+    modulus: int | None = None,
+    tolerance: float | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> CountResult:
+    """Count the independent conservation laws of a model's flow.
+
+    The Lie closure of the generating fields is computed at one point
+    (random, from ``seed``, unless ``point`` is given).  With an exact backend
+    its rank K bounds the Lie dimension from below, so there are at most D - K
+    laws; polynomial laws of degree up to ``certify_degree`` are then sought
+    and verified exactly, and k independent ones prove at least k.  When the
+    two bounds meet the count is ``certified`` (theory.md section 2.2).  If
+    they do not, a second random point is tried.
+
+    Parameters
+    ----------
+    architecture : str, Architecture or Model
+        Registry name (``"relu"``), plugin instance, or a built model.
+    backend : str or Backend
+        ``"modular"`` (default), ``"rational"`` or ``"float"``.
+    seed : int, optional
+        Seed of every random choice; drawn and reported when not given.
+    point : str or sequence, optional
+        The point, instead of a random one (``"1,2,3/2"`` or values).
+    mode : {"phi"}
+        Generating fields from the parameterization φ.
+    certify_degree : int
+        Highest degree of the laws sought for the certificate (0: none).
+    modulus, tolerance : optional
+        Options of the modular and float backends.
+    progress : bool
+        Progress bars on stderr.
+    **options
+        Options of the architecture (``widths=...``).
+
+    Returns
+    -------
+    CountResult
+    """
+    start = time.perf_counter()
+    _check_mode(mode)
+    model = build_model(architecture, **options)
+    engine = make_backend(backend, modulus=modulus, tolerance=tolerance)
+    seed_used = seed if seed is not None or point is not None else random.SystemRandom().randrange(
+        2**32
+    )
+    rng = random.Random(seed_used)
+    size = model.dimension
+    timings: dict[str, float] = {}
+    best = None
+    tries = 1 if point is not None else POINTS_TRIED
+    verified: list[Any] = []
+    independent: list[int] = []
+    searched = False
+    for _ in range(tries):
+        theta = _point(model, engine, rng, point)
+        tick = time.perf_counter()
+        closure = lie_closure(model.generators, theta, engine, progress=progress)
+        timings["closure"] = timings.get("closure", 0.0) + time.perf_counter() - tick
+        if best is None or closure.lie_dimension > best[0].lie_dimension:
+            best = (closure, theta)
+        if certify_degree < 1:
+            break
+        upper = size - best[0].lie_dimension
+        if not searched and upper > 0:
+            # Laws are found and verified exactly whatever the backend; with
+            # the float backend they still give a rigorous lower bound.
+            tick = time.perf_counter()
+            search = find_polynomial_laws(model, certify_degree, point=theta, backend=engine,
+                                          frame=closure.frames[0], progress=progress)
+            verified = search.laws
+            timings["law_search"] = time.perf_counter() - tick
+            exact = engine if engine.exact else make_backend("modular")
+            independent = independent_laws(verified, theta, exact)
+            searched = True
+        if len(independent) == upper or not engine.exact:
+            break
+    assert best is not None
+    closure, theta = best
+    lie = closure.lie_dimension
+    lower = len(independent)
+    upper = size - lie if engine.exact else size
+    certified = engine.exact and lower == upper
+    statement = _statement(size, lie, lower, upper, certify_degree, engine, certified)
+    return CountResult(
+        architecture=model.architecture,
+        model=model.name,
+        flow="gradient",
+        parameters=size,
+        parameter_names=model.parameter_names,
+        trace_dimensions=closure.trace_dimensions,
+        lie_dimension=lie,
+        laws=size - lie,
+        certified=certified,
+        laws_lower_bound=lower,
+        laws_upper_bound=upper,
+        backend=engine.name,
+        backend_details=engine.describe(),
+        seed=seed_used,
+        seconds=time.perf_counter() - start,
+        statement=statement,
+        mode=mode,
+        point=[str(v) for v in theta],
+        verified_laws=[model.ring.to_sympy(verified[i]) for i in independent],
+        verified_degree=certify_degree,
+        timings=timings,
+    )
+
+
+def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine: Backend,
+               certified: bool) -> str:
+    if not engine.exact:
+        return (
+            f"Floating-point rank {lie} (an estimate: nothing is proved); "
+            f"{lower} independent polynomial laws of degree <= {degree} were verified exactly."
+        )
+    rank_part = (
+        f"The exact rank {lie} of the Lie algebra's trace at a point proves at most "
+        f"{upper} laws"
+    )
+    if certified and upper == 0:
+        return f"{rank_part}: none. Proved."
+    if certified:
+        return (
+            f"{rank_part}; {lower} independent polynomial laws of degree <= {degree} "
+            f"verified exactly prove at least {lower}. Proved."
+        )
+    return (
+        f"{rank_part}; {lower} independent polynomial laws of degree <= {degree} were "
+        f"verified, proving at least {lower}. The true count is between them. The rank "
+        f"equals the generic one with probability >= 1 - deg/p at a random point, so "
+        f"{upper} is very likely exact; laws of higher degree (or non-polynomial ones) "
+        f"would close the gap."
+    )
+
+
+def find_laws(
+    architecture: str | Architecture | Model,
+    degree: int,
+    *,
+    backend: str | Backend = "modular",
+    seed: int | None = None,
+    point: str | Sequence[Any] | None = None,
+    mode: str = "phi",
+    modulus: int | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> LawsResult:
+    """All polynomial conservation laws of degree 1..``degree``, verified exactly.
+
+    Returns a basis of the space of such laws as sympy expressions, how many
+    are functionally independent, and whether they are ``complete`` (account
+    for every law the Lie closure allows, which certifies the count).
+    """
+    start = time.perf_counter()
+    _check_mode(mode)
+    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
+        raise InvalidOptionError(f"--degree must be a positive integer, got {degree!r}")
+    model = build_model(architecture, **options)
+    engine = make_backend(backend, modulus=modulus)
+    exact = engine if engine.exact else make_backend("modular")
+    seed_used = seed if seed is not None or point is not None else random.SystemRandom().randrange(
+        2**32
+    )
+    rng = random.Random(seed_used)
+    theta = _point(model, exact, rng, point)
+    closure = lie_closure(model.generators, theta, exact, progress=progress)
+    search = find_polynomial_laws(model, degree, point=theta, backend=exact,
+                                  frame=closure.frames[0], progress=progress)
+    chosen = independent_laws(search.laws, theta, exact)
+    upper = model.dimension - closure.lie_dimension
+    return LawsResult(
+        model=model.name,
+        architecture=model.architecture,
+        flow="gradient",
+        degree=degree,
+        parameters=model.dimension,
+        parameter_names=model.parameter_names,
+        laws=[model.ring.to_sympy(h) for h in search.laws],
+        independent=len(chosen),
+        independent_indices=chosen,
+        complete=len(chosen) == upper,
+        lie_dimension=closure.lie_dimension,
+        laws_upper_bound=upper,
+        backend=exact.name,
+        seed=seed_used,
+        seconds=time.perf_counter() - start,
+        homogeneous=search.homogeneous,
+    )

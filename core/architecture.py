@@ -1,0 +1,198 @@
+"""The architecture-plugin contract and the option parsers plugins share.
+
+An architecture is a class with a registry ``name``, a one-line ``summary``,
+declarative ``options`` and a :meth:`Architecture.build` method returning a
+:class:`~conslaws.core.model.Model`.  Options are declared once and serve both
+the CLI (``--widths 3,4,2``) and the Python API (``widths=(3, 4, 2)``): each
+option's converter accepts the command-line string or a Python value and
+raises :class:`~conslaws.core.errors.InvalidOptionError` naming the option.
+
+Examples
+--------
+>>> parse_widths("3,4,2")
+(3, 4, 2)
+>>> parse_widths("3,a")
+Traceback (most recent call last):
+    ...
+conslaws.core.errors.InvalidOptionError: --widths: '3,a' is not a list ... ('a' is not an integer)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from conslaws.core.errors import InvalidOptionError
+from conslaws.core.model import Model
+
+__all__ = [
+    "Architecture",
+    "Option",
+    "parse_flag",
+    "parse_positive_int",
+    "parse_text",
+    "parse_widths",
+]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of an architecture.
+
+    Attributes
+    ----------
+    name : str
+        Python keyword (``hidden_width``); the CLI flag is ``--hidden-width``.
+    convert : callable
+        ``convert(value, flag)`` returns the normalised value or raises
+        :class:`InvalidOptionError`; ``value`` is a CLI string or a Python value.
+    help : str
+        One line for ``--help``.
+    required : bool
+        Whether the option must be given.
+    default : object
+        Value used when the option is not given and not required.
+    flag : bool
+        A switch without a value (``--bias``).
+    metavar : str
+        Placeholder shown in ``--help``.
+    """
+
+    name: str
+    convert: Callable[[Any, str], Any]
+    help: str
+    required: bool = False
+    default: Any = None
+    flag: bool = False
+    metavar: str | None = None
+
+    @property
+    def cli_flag(self) -> str:
+        """The command-line spelling, ``--name-with-dashes``."""
+        return "--" + self.name.replace("_", "-")
+
+
+class Architecture(ABC):
+    """Base class of architecture plugins.
+
+    Subclasses set ``name``, ``summary`` and ``options`` and implement
+    :meth:`build`, which receives every option already converted.  Users call
+    :meth:`model`.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    @abstractmethod
+    def build(self, **options: Any) -> Model:
+        """Build the model from converted options."""
+
+    def model(self, **options: Any) -> Model:
+        """Validate and convert ``options``, then :meth:`build` the model.
+
+        Raises
+        ------
+        InvalidOptionError
+            An option is unknown, missing or has a bad value.
+        """
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            names = ", ".join("--" + u.replace("_", "-") for u in unknown)
+            allowed = ", ".join(o.cli_flag for o in self.options) or "none"
+            raise InvalidOptionError(
+                f"{self.name}: unknown option(s) {names} (options: {allowed})"
+            )
+        converted: dict[str, Any] = {}
+        for opt in self.options:
+            value = options.get(opt.name)
+            if value is None or (opt.flag and value is False):
+                if opt.required:
+                    raise InvalidOptionError(f"{self.name}: {opt.cli_flag} is required")
+                converted[opt.name] = opt.default
+            else:
+                converted[opt.name] = opt.convert(value, opt.cli_flag)
+        return self.build(**converted)
+
+
+def _as_int(item: Any, flag: str, whole: Any) -> int:
+    if isinstance(item, bool):
+        raise InvalidOptionError(f"{flag}: {whole!r} is not a list of positive integers")
+    if isinstance(item, int):
+        return item
+    text = str(item).strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidOptionError(
+            f"{flag}: {whole!r} is not a list of positive integers ({text!r} is not an integer)"
+        ) from None
+
+
+def parse_widths(value: Any, flag: str = "--widths", minimum_length: int = 2) -> tuple[int, ...]:
+    """Comma-separated positive integers (``"3,4,2"``) or a sequence of ints."""
+    if isinstance(value, str):
+        items: Sequence[Any] = value.split(",") if value.strip() else []
+    elif isinstance(value, Sequence):
+        items = value
+    else:
+        raise InvalidOptionError(f"{flag}: expected comma-separated integers, got {value!r}")
+    widths = tuple(_as_int(item, flag, value) for item in items)
+    for w in widths:
+        if w < 1:
+            raise InvalidOptionError(f"{flag}: width {w} must be a positive integer")
+    if len(widths) < minimum_length:
+        raise InvalidOptionError(
+            f"{flag}: needs at least {minimum_length} values (input to output), got {len(widths)}"
+        )
+    return widths
+
+
+def parse_int_list(length: int) -> Callable[[Any, str], tuple[int, ...]]:
+    """A converter for exactly ``length`` positive integers (``--channels 2,3,2``)."""
+
+    def convert(value: Any, flag: str) -> tuple[int, ...]:
+        values = parse_widths(value, flag, minimum_length=1)
+        if len(values) != length:
+            raise InvalidOptionError(f"{flag}: needs exactly {length} values, got {len(values)}")
+        return values
+
+    return convert
+
+
+def parse_positive_int(value: Any, flag: str) -> int:
+    """One positive integer."""
+    (number,) = parse_int_list(1)(str(value) if isinstance(value, int) else value, flag)
+    return number
+
+
+def parse_flag(value: Any, flag: str) -> bool:
+    """A switch: accepts booleans only."""
+    if not isinstance(value, bool):
+        raise InvalidOptionError(f"{flag}: is a switch and takes no value (got {value!r})")
+    return value
+
+
+def parse_text(value: Any, flag: str) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidOptionError(f"{flag}: expected a non-empty string")
+    return value
+
+
+def describe_options(options: Mapping[str, Any]) -> str:
+    """``widths=3,4,2 bias`` for titles and ``name`` fields."""
+    parts = []
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            parts.append(key)
+        elif isinstance(value, tuple):
+            parts.append(f"{key}={','.join(map(str, value))}")
+        else:
+            parts.append(f"{key}={value}")
+    return " ".join(parts)

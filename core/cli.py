@@ -1,0 +1,226 @@
+"""The ``conslaws`` command line (contract: shared/docs/cli.md).
+
+::
+
+    conslaws count ARCH [ARCH OPTIONS] [--backend B] [--seed N] [--point VALUES]
+                   [--mode phi|data] [--json]
+    conslaws laws  ARCH [ARCH OPTIONS] --degree K [--backend B] [--json]
+    conslaws list
+
+Every architecture registered through entry points gets its own sub-command
+parser, built from its declared options, so ``conslaws count relu --help``
+lists exactly the options of ``relu``.  Any :class:`ConslawsError` becomes one
+line on stderr and exit status 2; so does any argparse usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from conslaws.core.architecture import Architecture
+from conslaws.core.errors import ConslawsError, PluginError
+from conslaws.core.registry import architectures, backends
+
+__all__ = ["main"]
+
+EPILOG_COUNT = """\
+examples:
+  conslaws count relu --widths 3,4,2 --bias        4 laws, one per hidden neuron
+  conslaws count linear --widths 2,3,3,2 --json    machine-readable
+  conslaws count custom --phi "u*v1; u*v2"         any polynomial map phi
+  conslaws count linear --widths 2,2,2 --point 1,2,3,4,5,6,7,8
+
+A count is "certified" when the exact rank of the Lie algebra at a point
+(an upper bound on the number of laws) meets the number of independent
+polynomial laws verified exactly (a lower bound); otherwise both bounds are
+printed with what is and is not proved.
+"""
+
+EPILOG_LAWS = """\
+examples:
+  conslaws laws linear --widths 2,3,2 --degree 2   the entries of W1 W1^T - W2^T W2
+  conslaws laws relu --widths 2,3,1 --degree 2     one balance law per hidden neuron
+
+The laws printed are a basis of the vector space of all polynomial laws of
+degree 1..K, each verified exactly; "complete" means they account for every
+law of the flow (the count is certified).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"conslaws: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
+    group = parser.add_argument_group("computation")
+    group.add_argument("--backend", default="modular", metavar="B",
+                       help="arithmetic for ranks: modular (default, GF(p), exact), "
+                            "rational (exact over Q) or float (numpy, an estimate)")
+    group.add_argument("--modulus", type=_int_arg("--modulus"), metavar="P",
+                       help="prime for the modular backend (default 2**61 - 1)")
+    group.add_argument("--tolerance", type=_float_arg("--tolerance"), metavar="T",
+                       help="singular-value tolerance of the float backend (default: automatic)")
+    group.add_argument("--seed", type=_int_arg("--seed"), metavar="N",
+                       help="seed of every random choice (printed when not given)")
+    group.add_argument("--point", metavar="VALUES",
+                       help="evaluate at this point: 1,-2,3/2 in parameter order, or name=value")
+    group.add_argument("--mode", default="phi", choices=["phi", "data"],
+                       help="phi: fields from the parameterization (default); data: sampled")
+    if command == "count":
+        group.add_argument("--certify-degree", type=_int_arg("--certify-degree"), default=2,
+                           metavar="K",
+                           help="highest degree of the laws sought to certify the count "
+                                "(default 2; 0 skips the search)")
+    else:
+        group.add_argument("--degree", type=_int_arg("--degree"), required=True, metavar="K",
+                           help="highest degree of the polynomial laws sought")
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print one JSON document")
+    out.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+    out.add_argument("--no-progress", action="store_true",
+                     help="no progress bars (they show only on a terminal anyway)")
+
+
+def _int_arg(flag: str) -> Any:
+    def convert(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not an integer") from None
+
+    return convert
+
+
+def _float_arg(flag: str) -> Any:
+    def convert(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number") from None
+
+    return convert
+
+
+def _add_architecture(sub: Any, name: str, command: str) -> None:
+    try:
+        arch: type[Architecture] = architectures.load(name)
+        summary = arch.summary
+    except PluginError as error:
+        sub.add_parser(name, help=f"(unavailable: {error})")
+        return
+    epilog = EPILOG_COUNT if command == "count" else EPILOG_LAWS
+    parser = sub.add_parser(name, help=summary, description=f"{name}: {summary}",
+                            epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_argument_group(f"{name} options")
+    for opt in arch.options:
+        if opt.flag:
+            group.add_argument(opt.cli_flag, dest=f"arch_{opt.name}", action="store_true",
+                               help=opt.help)
+        else:
+            group.add_argument(opt.cli_flag, dest=f"arch_{opt.name}", metavar=opt.metavar,
+                               help=opt.help + (" (required)" if opt.required else ""))
+    _add_common(parser, command)
+    parser.set_defaults(architecture=name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser (architectures discovered through entry points)."""
+    parser = _Parser(
+        prog="conslaws",
+        description="Exact conservation laws of neural-network training flows: the number of "
+                    "independent laws (certified), and the laws themselves as formulas.",
+        epilog="run 'conslaws count ARCH --help' for the options of one architecture",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for command, text in (("count", "count the independent conservation laws"),
+                          ("laws", "find the polynomial laws up to a degree")):
+        sub_parser = commands.add_parser(command, help=text, description=text)
+        archs = sub_parser.add_subparsers(dest="architecture", metavar="ARCH",
+                                          parser_class=_Parser)
+        archs.required = True
+        for name in architectures.names():
+            _add_architecture(archs, name, command)
+    commands.add_parser("list", help="list architectures, backends and their options")
+    return parser
+
+
+def _architecture_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        key[len("arch_"):]: value
+        for key, value in vars(args).items()
+        if key.startswith("arch_") and value is not None and value is not False
+    }
+
+
+def _list() -> str:
+    lines = ["architectures:"]
+    for name in architectures.names():
+        try:
+            arch = architectures.load(name)
+        except ConslawsError as error:
+            lines.append(f"  {name:<10} unavailable: {error}")
+            continue
+        lines.append(f"  {name:<10} {arch.summary}")
+        flags = " ".join(
+            o.cli_flag if o.flag else f"{o.cli_flag} {o.metavar or 'VALUE'}" for o in arch.options
+        )
+        lines.append(f"  {'':<10} options: {flags}")
+    lines.append("backends:")
+    for name in backends.names():
+        try:
+            lines.append(f"  {name:<10} {backends.load(name).description}")
+        except ConslawsError as error:
+            lines.append(f"  {name:<10} unavailable: {error}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> str:
+    from conslaws.core.api import count, find_laws
+
+    progress = not (args.json or args.no_progress) and sys.stderr.isatty()
+    common = dict(backend=args.backend, seed=args.seed, point=args.point, mode=args.mode,
+                  modulus=args.modulus, progress=progress)
+    options = _architecture_options(args)
+    result: Any
+    if args.command == "count":
+        result = count(args.architecture, certify_degree=args.certify_degree,
+                       tolerance=args.tolerance, **common, **options)
+    else:
+        if args.tolerance is not None:
+            raise ConslawsError("--tolerance applies to counts only")
+        result = find_laws(args.architecture, args.degree, **common, **options)
+    if args.json:
+        return str(result.to_json())
+    if args.latex:
+        return str(result.to_latex())
+    return str(result)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (0, or 2 on bad input)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command == "list":
+            print(_list())
+            return 0
+        output = _run(args)
+    except ConslawsError as error:
+        print(f"conslaws: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("conslaws: interrupted", file=sys.stderr)
+        return 130
+    print(output)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

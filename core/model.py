@@ -1,0 +1,154 @@
+"""A model: named parameters and the polynomial fields that generate its flow.
+
+A :class:`Model` is what an architecture plugin produces and what every
+algorithm consumes.  It is built from a parameterization φ (the generating
+fields are the gradients ∇φ_i, theory.md section 1), from a networkx graph
+(:mod:`conslaws.core.graph`), or from fields given directly (flows other than
+the gradient flow).
+
+Examples
+--------
+>>> m = Model.from_phi(("x1", "x2", "x3"), ["x1*x2*x3"], name="product")
+>>> m.dimension, m.parameter_names
+(3, ('x1', 'x2', 'x3'))
+>>> m.generators[0].to_sympy()
+[x2*x3, x1*x3, x1*x2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from conslaws.core.errors import InvalidExpressionError
+from conslaws.core.fields import VectorField
+from conslaws.core.polynomials import PolynomialRing
+
+__all__ = ["Model"]
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """Parameters and generating vector fields of one training flow.
+
+    Attributes
+    ----------
+    name : str
+        Short description, e.g. ``"relu widths=3,4,2 bias"``.
+    ring : PolynomialRing
+        The parameter ring; its names are the model's ``parameter_names``.
+    generators : tuple of VectorField
+        The generating fields W_0 (their span at θ is W_θ).
+    phi : tuple of fmpz_mpoly or None
+        The parameterization, when the fields are its gradients.
+    architecture : str
+        Registry name of the architecture that built the model.
+    options : dict
+        The normalised options it was built with.
+    """
+
+    name: str
+    ring: PolynomialRing
+    generators: tuple[VectorField, ...]
+    phi: tuple[Any, ...] | None = None
+    architecture: str = "custom"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_phi(
+        cls,
+        names: Sequence[str],
+        phi: Sequence[Any],
+        *,
+        name: str = "custom",
+        architecture: str = "custom",
+        options: Mapping[str, Any] | None = None,
+        ring: PolynomialRing | None = None,
+    ) -> Model:
+        """A model whose generating fields are ``∇φ_i``.
+
+        ``phi`` holds flint polynomials of ``ring`` or sympy expressions/strings
+        in ``names``.  Constant components carry no field and are dropped.
+        """
+        ring = ring or PolynomialRing(names)
+        polys = [p if _is_flint_poly(p) else ring.from_sympy(p) for p in phi]
+        kept = [p for p in polys if p.total_degree() > 0]
+        generators = tuple(
+            VectorField.gradient(ring, p, label=f"∇φ_{i + 1}") for i, p in enumerate(kept)
+        )
+        return cls(name, ring, generators, tuple(kept), architecture, dict(options or {}))
+
+    @classmethod
+    def from_graph(
+        cls,
+        graph: Any,
+        *,
+        name: str = "graph",
+        architecture: str = "custom",
+        options: Mapping[str, Any] | None = None,
+    ) -> Model:
+        """A model from a network graph, φ read off by the gated-network view.
+
+        See :mod:`conslaws.core.graph` for the graph format.
+        """
+        from conslaws.core.graph import phi_from_graph
+
+        ring, phi = phi_from_graph(graph)
+        return cls.from_phi(
+            ring.names, phi, name=name, architecture=architecture, options=options, ring=ring
+        )
+
+    @classmethod
+    def from_fields(
+        cls,
+        names: Sequence[str],
+        fields: Sequence[VectorField | Sequence[Any]],
+        *,
+        name: str = "custom fields",
+        architecture: str = "custom",
+        options: Mapping[str, Any] | None = None,
+        ring: PolynomialRing | None = None,
+    ) -> Model:
+        """A model with generating fields given directly (D components each)."""
+        ring = ring or PolynomialRing(names)
+        generators = []
+        for i, f in enumerate(fields):
+            if isinstance(f, VectorField):
+                if f.ring is not ring and f.ring.names != ring.names:
+                    raise InvalidExpressionError("a field lives in another parameter ring")
+                generators.append(f)
+            else:
+                generators.append(VectorField.from_sympy(ring, list(f), label=f"w_{i + 1}"))
+        kept = tuple(g for g in generators if not g.is_zero())
+        return cls(name, ring, kept, None, architecture, dict(options or {}))
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Names of the coordinates, in the order points and laws use."""
+        return self.ring.names
+
+    @property
+    def dimension(self) -> int:
+        """Dimension of the space the flow lives on (D)."""
+        return self.ring.dimension
+
+    @cached_property
+    def fields_are_homogeneous(self) -> bool:
+        """True when every generating field has components of one total degree.
+
+        Then each homogeneous component of a conservation law is a law
+        (theory.md section 2.3), and laws can be sought degree by degree.
+        """
+        return all(g.is_homogeneous() for g in self.generators)
+
+    def __repr__(self) -> str:
+        return (
+            f"Model({self.name!r}, D={self.dimension}, "
+            f"{len(self.generators)} generating fields)"
+        )
+
+
+def _is_flint_poly(obj: Any) -> bool:
+    return type(obj).__name__ == "fmpz_mpoly"

@@ -1,0 +1,82 @@
+"""Points of parameter space: random ones, and the ``--point`` syntax.
+
+Every computation happens at one point θ*.  A random point comes from the
+backend (:meth:`Backend.sample_point`), drawn with a seeded
+:class:`random.Random` so that ``--seed`` reproduces it.  A given point is a
+list of exact rationals, written ``1,-2,3/2`` in the order of
+``parameter_names`` or ``u=1,v=3/2`` by name.
+
+Examples
+--------
+>>> parse_point("1,-2,3/2", ("a", "b", "c"))
+[Fraction(1, 1), Fraction(-2, 1), Fraction(3, 2)]
+>>> parse_point("b=2, a=1, c=0", ("a", "b", "c"))
+[Fraction(1, 1), Fraction(2, 1), Fraction(0, 1)]
+>>> parse_point("1,2", ("a", "b", "c"))
+Traceback (most recent call last):
+    ...
+conslaws.core.errors.InvalidPointError: --point has 2 values ... 3 parameters (a, b, c)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from conslaws.core.errors import InvalidPointError
+
+__all__ = ["as_point", "parse_point"]
+
+
+def _rational(text: str, where: str) -> Fraction:
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise InvalidPointError(
+            f"--point: {where}{text.strip()!r} is not an integer or a fraction like 3/2"
+        ) from None
+
+
+def parse_point(text: str, names: Sequence[str]) -> list[Fraction]:
+    """Parse ``--point``: positional values or ``name=value`` pairs (all names)."""
+    items = [item for item in text.split(",")]
+    if any(not item.strip() for item in items):
+        raise InvalidPointError(f"--point: empty value in {text!r}")
+    if all("=" in item for item in items):
+        index = {name: i for i, name in enumerate(names)}
+        values: list[Fraction | None] = [None] * len(names)
+        for item in items:
+            name, _, raw = item.partition("=")
+            name = name.strip()
+            if name not in index:
+                raise InvalidPointError(f"--point: unknown parameter {name!r}")
+            if values[index[name]] is not None:
+                raise InvalidPointError(f"--point: {name} is given twice")
+            values[index[name]] = _rational(raw, f"{name}=")
+        missing = [n for n, v in zip(names, values, strict=False) if v is None]
+        if missing:
+            shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+            raise InvalidPointError(f"--point: no value for {shown}")
+        return [v for v in values if v is not None]
+    if any("=" in item for item in items):
+        raise InvalidPointError("--point: mix of positional values and name=value pairs")
+    return as_point([_rational(item, "") for item in items], names)
+
+
+def as_point(values: Sequence[Any], names: Sequence[str]) -> list[Fraction]:
+    """Check length and exactness of a point given from Python."""
+    if len(values) != len(names):
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        raise InvalidPointError(
+            f"--point has {len(values)} values but the model has {len(names)} parameters ({shown})"
+        )
+    point = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
+            if isinstance(v, str):
+                point.append(_rational(v, ""))
+                continue
+            raise InvalidPointError(f"--point: {v!r} is not an exact rational (int or Fraction)")
+        point.append(Fraction(v))
+    return point

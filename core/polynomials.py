@@ -1,0 +1,286 @@
+"""Polynomial rings over Z (python-flint) and their bridge to sympy.
+
+The engine keeps every polynomial as a ``flint.fmpz_mpoly`` with integer
+coefficients: a rational parameterization or field is scaled by the common
+denominator first, which changes neither the span of the fields nor the Lie
+algebra they generate.  sympy is used only at the edges: parsing user formulas
+and printing laws.
+
+:class:`SparseTerms` is a compiled copy of one polynomial (its terms with the
+variables that actually occur) for evaluating values, gradients and Hessians at
+a point in exact Python arithmetic.  flint's own evaluation converts all D
+arguments on every call, which dominates when thousands of small polynomials
+are evaluated at one point.
+
+Examples
+--------
+>>> ring = PolynomialRing(("u", "v"))
+>>> u, v = ring.gens
+>>> p = ring.from_sympy("u**2/2 - v**2/3")
+>>> p
+3*u^2 - 2*v^2
+>>> ring.to_sympy(p)
+3*u**2 - 2*v**2
+>>> SparseTerms(p).gradient([1, 2])
+{0: 6, 1: -8}
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+import flint
+import sympy
+
+from conslaws.core.errors import InvalidExpressionError
+
+__all__ = ["Number", "PolynomialRing", "SparseTerms", "primitive_part"]
+
+#: An exact scalar: evaluation happens over Q in Python integers and fractions.
+Number = int | Fraction
+
+
+class PolynomialRing:
+    """Z[θ_1, ..., θ_D] with named variables, backed by ``flint.fmpz_mpoly_ctx``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Variable names, in the order of ``parameter_names``; each must be a
+        valid sympy symbol name.
+
+    Examples
+    --------
+    >>> ring = PolynomialRing(("a", "b"))
+    >>> ring.dimension
+    2
+    >>> ring.gens[0] * ring.gens[1]
+    a*b
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names: tuple[str, ...] = tuple(names)
+        if len(set(self.names)) != len(self.names):
+            raise InvalidExpressionError("parameter names must be distinct")
+        # degrevlex keeps printed laws in the natural "highest degree first" order.
+        self.context: Any = flint.fmpz_mpoly_ctx.get(self.names, "degrevlex")
+        self.index = {name: i for i, name in enumerate(self.names)}
+
+    @property
+    def dimension(self) -> int:
+        """The number of variables D."""
+        return len(self.names)
+
+    @cached_property
+    def gens(self) -> tuple[Any, ...]:
+        """The variables as flint polynomials."""
+        return tuple(self.context.gens())
+
+    @cached_property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        """The variables as (real) sympy symbols."""
+        return tuple(sympy.Symbol(name, real=True) for name in self.names)
+
+    def zero(self) -> Any:
+        """The zero polynomial."""
+        return self.context.from_dict({})
+
+    @cached_property
+    def one(self) -> Any:
+        """The constant polynomial 1."""
+        return self.context.from_dict({(0,) * self.dimension: 1})
+
+    def monomial(self, exponents: Iterable[tuple[int, int]], coefficient: int = 1) -> Any:
+        """``coefficient * Π θ_j^e`` from sparse ``(j, e)`` pairs."""
+        dense = [0] * self.dimension
+        for j, e in exponents:
+            dense[j] += e
+        return self.context.from_dict({tuple(dense): coefficient})
+
+    def from_dict(self, terms: Mapping[tuple[int, ...], int]) -> Any:
+        """Polynomial from dense exponent tuples to integer coefficients."""
+        return self.context.from_dict(dict(terms))
+
+    def from_sympy(self, expression: Any, *, scale: bool = True) -> Any:
+        """Convert a sympy expression (or a string) into an integer polynomial.
+
+        Rational coefficients are cleared by the least common denominator when
+        ``scale`` is true (the default); otherwise they must be integers.
+
+        Raises
+        ------
+        InvalidExpressionError
+            The expression does not parse, uses an unknown symbol, is not a
+            polynomial, or has a non-rational coefficient.
+        """
+        poly, denominator = self.from_sympy_scaled(expression)
+        if denominator != 1 and not scale:
+            raise InvalidExpressionError(f"{expression!s} has non-integer coefficients")
+        return poly
+
+    def from_sympy_scaled(self, expression: Any) -> tuple[Any, int]:
+        """``(q * expression, q)`` with q the least common denominator of the coefficients."""
+        expr = sympify_expression(expression, self.symbols_by_name)
+        unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in self.index)
+        if unknown:
+            raise InvalidExpressionError(
+                f"{expression!s}: unknown parameter(s) {', '.join(unknown)}"
+            )
+        try:
+            poly = sympy.Poly(expr, *self.symbols, domain=sympy.QQ)
+        except (sympy.PolynomialError, sympy.CoercionFailed) as error:
+            raise InvalidExpressionError(
+                f"{expression!s} is not a polynomial with rational coefficients"
+            ) from error
+        terms = {
+            tuple(int(e) for e in monom): Fraction(int(c.numerator), int(c.denominator))
+            for monom, c in poly.terms()
+            if c
+        }
+        denominator = math.lcm(*(c.denominator for c in terms.values())) if terms else 1
+        return self.from_dict({m: int(c * denominator) for m, c in terms.items()}), denominator
+
+    @cached_property
+    def symbols_by_name(self) -> dict[str, sympy.Symbol]:
+        """Mapping used when parsing strings, so names resolve to our symbols."""
+        return {name: sym for name, sym in zip(self.names, self.symbols, strict=False)}
+
+    def to_sympy(self, poly: Any) -> sympy.Expr:
+        """The polynomial as a sympy expression in :attr:`symbols`."""
+        total: sympy.Expr = sympy.Integer(0)
+        terms = []
+        for exps, coeff in poly.to_dict().items():
+            term: sympy.Expr = sympy.Integer(int(coeff))
+            for sym, e in zip(self.symbols, exps, strict=False):
+                if e:
+                    term = term * sym ** int(e)
+            terms.append(term)
+        if terms:
+            total = sympy.Add(*terms)
+        return total
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.names[:6]) + (", ..." if self.dimension > 6 else "")
+        return f"PolynomialRing(Z[{shown}], D={self.dimension})"
+
+
+def sympify_expression(expression: Any, names: Mapping[str, sympy.Symbol]) -> sympy.Expr:
+    """Parse a string (or pass through a sympy expression) with our symbols.
+
+    Only arithmetic is accepted from strings: sympy's parser is given the
+    parameter symbols and nothing else that could be called.
+    """
+    if isinstance(expression, sympy.Basic):
+        # Map user symbols with the same names onto ours (assumptions may differ).
+        return expression.xreplace(
+            {s: names[str(s)] for s in expression.free_symbols if str(s) in names}
+        )
+    if not isinstance(expression, (str, int, Fraction)):
+        raise InvalidExpressionError(f"cannot read {expression!r} as a formula")
+    text = str(expression).replace("^", "**")
+    try:
+        parsed = sympy.parse_expr(text, local_dict=dict(names), evaluate=True)
+    except Exception as error:  # sympy raises many types on malformed input
+        raise InvalidExpressionError(f"cannot parse formula {text!r}") from error
+    if not isinstance(parsed, sympy.Expr):
+        raise InvalidExpressionError(f"{text!r} is not an expression")
+    return parsed
+
+
+def primitive_part(poly: Any) -> Any:
+    """Divide by the content and make the leading coefficient positive."""
+    if poly.is_zero():
+        return poly
+    content = poly.content()
+    result = poly / content if content != 1 else poly
+    if result.leading_coefficient() < 0:
+        result = -result
+    return result
+
+
+_NONZERO = re.compile(b"[^\\x00]")
+
+
+def _support(exponents: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Nonzero ``(index, exponent)`` pairs of a dense exponent tuple.
+
+    flint hands out dense tuples of length D; scanning them in Python costs
+    more than everything else done with a small polynomial, so the scan runs in
+    C through ``bytes`` and a regular expression when exponents fit in a byte.
+    """
+    try:
+        packed = bytes(exponents)
+    except ValueError:
+        return tuple((j, int(e)) for j, e in enumerate(exponents) if e)
+    return tuple((m.start(), packed[m.start()]) for m in _NONZERO.finditer(packed))
+
+
+class SparseTerms:
+    """A polynomial compiled for repeated exact evaluation at points.
+
+    Parameters
+    ----------
+    poly : flint.fmpz_mpoly
+        The polynomial; its terms are read once.
+
+    Examples
+    --------
+    >>> ring = PolynomialRing(("x", "y"))
+    >>> x, y = ring.gens
+    >>> t = SparseTerms(x**2 * y)
+    >>> t.value([3, 2]), t.gradient([3, 2]), t.hessian([3, 2])
+    (18, {0: 12, 1: 9}, {(0, 0): 4, (0, 1): 6, (1, 0): 6})
+    """
+
+    __slots__ = ("terms", "variables")
+
+    def __init__(self, poly: Any) -> None:
+        self.terms: list[tuple[int, tuple[tuple[int, int], ...]]] = [
+            (int(c), _support(exps)) for exps, c in poly.to_dict().items()
+        ]
+        self.variables: frozenset[int] = frozenset(j for _, s in self.terms for j, _ in s)
+
+    def value(self, point: Sequence[Number]) -> Number:
+        """The value at ``point``."""
+        total: Number = 0
+        for coeff, support in self.terms:
+            term: Number = coeff
+            for j, e in support:
+                term *= point[j] ** e
+            total += term
+        return total
+
+    def gradient(self, point: Sequence[Number]) -> dict[int, Number]:
+        """Nonzero partial derivatives at ``point``, as ``{j: ∂_j p(point)}``."""
+        grad: dict[int, Number] = {}
+        for coeff, support in self.terms:
+            for a, (j, e) in enumerate(support):
+                term: Number = coeff * e * point[j] ** (e - 1)
+                for b, (k, f) in enumerate(support):
+                    if b != a:
+                        term *= point[k] ** f
+                grad[j] = grad.get(j, 0) + term
+        return {j: v for j, v in grad.items() if v}
+
+    def hessian(self, point: Sequence[Number]) -> dict[tuple[int, int], Number]:
+        """Nonzero second derivatives at ``point``, as ``{(j, k): ∂_j ∂_k p}``."""
+        hess: dict[tuple[int, int], Number] = {}
+        for coeff, support in self.terms:
+            for a, (j, e) in enumerate(support):
+                for b, (k, f) in enumerate(support):
+                    if a == b:
+                        if e < 2:
+                            continue
+                        term: Number = coeff * e * (e - 1) * point[j] ** (e - 2)
+                    else:
+                        term = coeff * e * f * point[j] ** (e - 1) * point[k] ** (f - 1)
+                    for c, (m, g) in enumerate(support):
+                        if c != a and c != b:
+                            term *= point[m] ** g
+                    hess[(j, k)] = hess.get((j, k), 0) + term
+        return {jk: v for jk, v in hess.items() if v}

@@ -1,0 +1,249 @@
+"""Result objects: what a count or a law search found, in every output form.
+
+A result carries everything a caller needs (counts per level, bounds, laws as
+sympy expressions, parameter names, timing) and renders itself as a dict/JSON
+(the fields fixed by cli.md), plain text for terminals, LaTeX, and HTML for
+Jupyter.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+__all__ = ["CountResult", "LawsResult"]
+
+
+def _names_preview(names: tuple[str, ...], limit: int = 6) -> str:
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[: limit - 1]) + f", ..., {names[-1]}"
+
+
+@dataclass
+class CountResult:
+    """The number of conservation laws of one model and flow, with its proof status.
+
+    Attributes mirror the JSON of ``conslaws count`` (see ``to_dict``).
+    ``laws`` is ``parameters - lie_dimension``; it is proved exactly when
+    ``certified`` is true, otherwise the truth lies between ``laws_lower_bound``
+    and ``laws_upper_bound`` and ``statement`` says what is and is not proved.
+    """
+
+    architecture: str
+    model: str
+    flow: str
+    parameters: int
+    parameter_names: tuple[str, ...]
+    trace_dimensions: list[int]
+    lie_dimension: int
+    laws: int
+    certified: bool
+    laws_lower_bound: int
+    laws_upper_bound: int
+    backend: str
+    backend_details: dict[str, Any]
+    seed: int | None
+    seconds: float
+    statement: str
+    mode: str = "phi"
+    point: list[str] = field(default_factory=list)
+    verified_laws: list[sympy.Expr] = field(default_factory=list)
+    verified_degree: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the fields of cli.md (and a few more)."""
+        return {
+            "architecture": self.architecture,
+            "model": self.model,
+            "flow": self.flow,
+            "mode": self.mode,
+            "parameters": self.parameters,
+            "parameter_names": list(self.parameter_names),
+            "trace_dimensions": list(self.trace_dimensions),
+            "lie_dimension": self.lie_dimension,
+            "laws": self.laws,
+            "certified": self.certified,
+            "laws_lower_bound": self.laws_lower_bound,
+            "laws_upper_bound": self.laws_upper_bound,
+            "statement": self.statement,
+            "verified_laws": [str(h) for h in self.verified_laws],
+            "verified_degree": self.verified_degree,
+            "backend": self.backend,
+            "backend_details": self.backend_details,
+            "seed": self.seed,
+            "point": self.point,
+            "seconds": round(self.seconds, 6),
+            "timings": {k: round(v, 6) for k, v in self.timings.items()},
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The JSON document printed by ``conslaws count --json``."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def _status(self) -> str:
+        if self.certified:
+            return "certified"
+        return f"not certified: between {self.laws_lower_bound} and {self.laws_upper_bound}"
+
+    def _backend_line(self) -> str:
+        details = ", ".join(
+            f"{k} {v}" for k, v in self.backend_details.items() if k not in ("backend", "exact")
+        )
+        seed = f", seed {self.seed}" if self.seed is not None else ", given point"
+        return f"{self.backend} ({details}){seed}"
+
+    def __str__(self) -> str:
+        lines = [
+            f"conslaws count: {self.model}   [flow: {self.flow}, mode: {self.mode}]",
+            f"  parameters  D = {self.parameters}   ({_names_preview(self.parameter_names)})",
+            f"  backend     {self._backend_line()}",
+            "",
+            "  level   dim W_k at the point",
+        ]
+        for k, dim in enumerate(self.trace_dimensions):
+            note = ""
+            if k and dim == self.trace_dimensions[k - 1]:
+                note = "   (no growth: closed)"
+            elif dim == self.parameters:
+                note = "   (full: every direction reached)"
+            lines.append(f"  W_{k:<5d} {dim:>6d}{note}")
+        lines += [
+            "",
+            f"  Lie dimension {self.lie_dimension}  ->  {self.laws} conservation law"
+            f"{'' if self.laws == 1 else 's'}   [{self._status()}]",
+            f"  {self.statement}",
+            f"  time {self.seconds:.3f} s",
+        ]
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """A LaTeX tabular of the trace dimensions and the count."""
+        rows = " \\\\\n".join(f"$W_{{{k}}}$ & {d}" for k, d in enumerate(self.trace_dimensions))
+        return (
+            "\\begin{tabular}{lr}\n\\hline\nlevel & $\\dim W_k(\\theta^*)$ \\\\\n\\hline\n"
+            f"{rows} \\\\\n\\hline\n"
+            f"$\\dim \\mathrm{{Lie}}(W)$ & {self.lie_dimension} \\\\\n"
+            f"laws ($D = {self.parameters}$) & {self.laws}"
+            f"{'' if self.certified else ' (not certified)'} \\\\\n\\hline\n\\end{{tabular}}"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>W<sub>{k}</sub></td><td>{d}</td></tr>"
+            for k, d in enumerate(self.trace_dimensions)
+        )
+        status = "certified" if self.certified else html.escape(self._status())
+        return (
+            f"<b>{html.escape(self.model)}</b> (flow {html.escape(self.flow)}), "
+            f"D = {self.parameters}<br>"
+            f"<table><tr><th>level</th><th>dim at point</th></tr>{rows}</table>"
+            f"<b>{self.laws}</b> conservation laws ({status})<br>"
+            f"<small>{html.escape(self.statement)}</small>"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CountResult({self.model!r}, D={self.parameters}, laws={self.laws}, "
+            f"certified={self.certified})"
+        )
+
+
+@dataclass
+class LawsResult:
+    """Polynomial conservation laws up to a degree, as sympy expressions.
+
+    ``laws`` is a basis of the vector space of polynomial laws of degree
+    1..``degree``; ``independent`` is how many of them are functionally
+    independent (rank of their gradients at a point, exact);
+    ``independent_indices`` picks such a subset.  ``complete`` is true when
+    they account for every law: ``independent`` equals the certified count.
+    """
+
+    model: str
+    architecture: str
+    flow: str
+    degree: int
+    parameters: int
+    parameter_names: tuple[str, ...]
+    laws: list[sympy.Expr]
+    independent: int
+    independent_indices: list[int]
+    complete: bool
+    lie_dimension: int
+    laws_upper_bound: int
+    backend: str
+    seed: int | None
+    seconds: float
+    homogeneous: bool = True
+
+    @property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        """The parameters as sympy symbols, matching those in :attr:`laws`."""
+        return tuple(sympy.Symbol(n, real=True) for n in self.parameter_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the fields of cli.md (and a few more)."""
+        return {
+            "architecture": self.architecture,
+            "model": self.model,
+            "flow": self.flow,
+            "degree": self.degree,
+            "parameters": self.parameters,
+            "parameter_names": list(self.parameter_names),
+            "laws": [str(h) for h in self.laws],
+            "independent": self.independent,
+            "independent_indices": self.independent_indices,
+            "complete": self.complete,
+            "lie_dimension": self.lie_dimension,
+            "laws_upper_bound": self.laws_upper_bound,
+            "backend": self.backend,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 6),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The JSON document printed by ``conslaws laws --json``."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def __str__(self) -> str:
+        kind = "exactly" if self.complete else "not all"
+        lines = [
+            f"conslaws laws: {self.model}   [flow: {self.flow}, degree <= {self.degree}]",
+            f"  {len(self.laws)} polynomial law{'' if len(self.laws) == 1 else 's'} "
+            f"(a basis of all laws of degree <= {self.degree}), "
+            f"{self.independent} functionally independent",
+            f"  complete: {'yes' if self.complete else 'no'} "
+            f"({kind} the {self.laws_upper_bound} laws the Lie closure allows)",
+            "",
+        ]
+        chosen = set(self.independent_indices)
+        width = len(str(len(self.laws)))
+        for i, h in enumerate(self.laws):
+            mark = "*" if i in chosen else " "
+            lines.append(f"  h{i + 1:<{width}d}{mark} = {h}")
+        if self.laws and len(chosen) < len(self.laws):
+            lines.append("  (* marks a functionally independent subset)")
+        lines.append(f"  time {self.seconds:.3f} s")
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """The laws as a LaTeX ``aligned`` block."""
+        body = " \\\\\n".join(
+            f"h_{{{i + 1}}} &= {sympy.latex(h)}" for i, h in enumerate(self.laws)
+        )
+        return f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"
+
+    def _repr_latex_(self) -> str:
+        return f"$$ {self.to_latex()} $$"
+
+    def __repr__(self) -> str:
+        return (
+            f"LawsResult({self.model!r}, degree={self.degree}, laws={len(self.laws)}, "
+            f"independent={self.independent}, complete={self.complete})"
+        )
