@@ -21,7 +21,9 @@ from typing import Any
 from conslaws.core.architecture import Architecture
 from conslaws.core.backend import Backend
 from conslaws.core.closure import lie_closure
+from conslaws.core.data_trace import DataTrace, sample_data_trace
 from conslaws.core.errors import InvalidOptionError
+from conslaws.core.fields import VectorField
 from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.model import Model
 from conslaws.core.point import as_point, parse_point
@@ -81,8 +83,12 @@ def build_model(architecture: str | Architecture | Model, **options: Any) -> Mod
 
 
 def _point(model: Model, backend: Backend, rng: random.Random,
-           point: str | Sequence[Any] | None) -> list[Number]:
-    if point is None:
+           point: str | Sequence[Any] | None, mode: str = "phi") -> list[Number]:
+    if point is None and mode == "data":
+        # Activation patterns depend on signs: sample signed integers (the
+        # modular backend's uniform residues would all be positive).
+        values = Backend.sample_point(backend, rng, model.dimension)
+    elif point is None:
         values = backend.sample_point(rng, model.dimension)
     elif isinstance(point, str):
         values = list(parse_point(point, model.parameter_names))
@@ -93,12 +99,17 @@ def _point(model: Model, backend: Backend, rng: random.Random,
 
 
 def _check_mode(mode: str) -> None:
-    if mode == "data":
-        raise InvalidOptionError(
-            "--mode data (the data-sampled trace) is not available yet; use --mode phi"
-        )
-    if mode != "phi":
+    if mode not in ("phi", "data"):
         raise InvalidOptionError(f"--mode must be 'phi' or 'data', got {mode!r}")
+
+
+def _generators(model: Model, theta: Sequence[Number], engine: Backend, rng: random.Random,
+                mode: str) -> tuple[Sequence[VectorField], DataTrace | None]:
+    """The generating fields of the chosen mode at ``theta``."""
+    if mode == "phi":
+        return model.generators, None
+    trace = sample_data_trace(model, theta, engine, rng)
+    return trace.fields, trace
 
 
 def count(
@@ -134,8 +145,9 @@ def count(
         Seed of every random choice; drawn and reported when not given.
     point : str or sequence, optional
         The point, instead of a random one (``"1,2,3/2"`` or values).
-    mode : {"phi"}
-        Generating fields from the parameterization φ.
+    mode : {"phi", "data"}
+        Generating fields from the parameterization φ, or sampled from data
+        at the point (:mod:`conslaws.core.data_trace`; graph-built models).
     certify_degree : int
         Highest degree of the laws sought for the certificate (0: none).
     modulus, tolerance : optional
@@ -160,26 +172,30 @@ def count(
     size = model.dimension
     timings: dict[str, float] = {}
     best = None
-    tries = 1 if point is not None else POINTS_TRIED
+    # In data mode the point's region is part of the question: never move it.
+    tries = 1 if point is not None or mode == "data" else POINTS_TRIED
     verified: list[Any] = []
     independent: list[int] = []
     searched = False
+    data: DataTrace | None = None
     for _ in range(tries):
-        theta = _point(model, engine, rng, point)
+        theta = _point(model, engine, rng, point, mode)
         tick = time.perf_counter()
-        closure = lie_closure(model.generators, theta, engine, progress=progress)
+        generators, trace = _generators(model, theta, engine, rng, mode)
+        closure = lie_closure(generators, theta, engine, progress=progress)
         timings["closure"] = timings.get("closure", 0.0) + time.perf_counter() - tick
         if best is None or closure.lie_dimension > best[0].lie_dimension:
-            best = (closure, theta)
+            best, data = (closure, theta), trace
         if certify_degree < 1:
             break
         upper = size - best[0].lie_dimension
         if not searched and upper > 0:
-            # Laws are found and verified exactly whatever the backend; with
-            # the float backend they still give a rigorous lower bound.
+            # Laws are found and verified exactly against the fields of φ, so
+            # they hold for every data set (whatever the mode and backend).
             tick = time.perf_counter()
-            search = find_polynomial_laws(model, certify_degree, point=theta, backend=engine,
-                                          frame=closure.frames[0], progress=progress)
+            search = find_polynomial_laws(
+                model, certify_degree, point=theta, backend=engine,
+                frame=closure.frames[0] if mode == "phi" else None, progress=progress)
             verified = search.laws
             timings["law_search"] = time.perf_counter() - tick
             exact = engine if engine.exact else make_backend("modular")
@@ -194,6 +210,12 @@ def count(
     upper = size - lie if engine.exact else size
     certified = engine.exact and lower == upper
     statement = _statement(size, lie, lower, upper, certify_degree, engine, certified)
+    if data is not None:
+        statement += (
+            f" Data trace: {data.samples} inputs, {len(data.patterns)} activation pattern(s) "
+            f"seen; the rank is that of the fields sampled at this point's region, and laws "
+            f"beyond those of phi are not proved for patterns not seen."
+        )
     return CountResult(
         architecture=model.architecture,
         model=model.name,
@@ -216,6 +238,8 @@ def count(
         verified_laws=[model.ring.to_sympy(verified[i]) for i in independent],
         verified_degree=certify_degree,
         timings=timings,
+        data_samples=data.samples if data is not None else 0,
+        activation_patterns=dict(data.patterns) if data is not None else {},
     )
 
 
@@ -275,7 +299,12 @@ def find_laws(
         2**32
     )
     rng = random.Random(seed_used)
-    theta = _point(model, exact, rng, point)
+    theta = _point(model, exact, rng, point, mode)
+    generators, _ = _generators(model, theta, exact, rng, mode)
+    if mode == "data":
+        # Laws of the sampled fields: verified on every activation pattern seen.
+        model = Model.from_fields(model.parameter_names, list(generators), name=model.name,
+                                  architecture=model.architecture, ring=model.ring)
     closure = lie_closure(model.generators, theta, exact, progress=progress)
     search = find_polynomial_laws(model, degree, point=theta, backend=exact,
                                   frame=closure.frames[0], progress=progress)

@@ -11,7 +11,7 @@ is an edge of constant weight 1.
 Graph format
 ------------
 * node attribute ``kind``: ``"input"``, ``"bias"`` (the constant 1),
-  ``"linear"`` or ``"relu"``;
+  ``"linear"``, ``"relu"`` or ``"maxpool"`` (passes on its largest input);
 * edge attribute ``param``: a parameter name, or ``None`` for the constant 1;
 * graph attributes ``parameters`` (ordered names), ``inputs`` and ``outputs``
   (ordered node lists).
@@ -31,20 +31,30 @@ One ReLU neuron u·relu(v·x):
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
 from conslaws.core.errors import InvalidGraphError
-from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.polynomials import Number, PolynomialRing
 
-__all__ = ["GATED_KINDS", "NODE_KINDS", "phi_from_graph", "validate_graph"]
+__all__ = [
+    "GATED_KINDS",
+    "NODE_KINDS",
+    "GatedExpansion",
+    "activation_pattern",
+    "expand_graph",
+    "phi_from_graph",
+    "sum_polynomials",
+    "validate_graph",
+]
 
 #: Node kinds the gated view understands.
-NODE_KINDS = frozenset({"input", "bias", "linear", "relu"})
-#: Kinds whose output is multiplied by a gate variable.
-GATED_KINDS = frozenset({"relu"})
+NODE_KINDS = frozenset({"input", "bias", "linear", "relu", "maxpool"})
+#: Kinds whose output (relu) or incoming edges (maxpool) carry gate variables.
+GATED_KINDS = frozenset({"relu", "maxpool"})
 
 
 def validate_graph(graph: nx.DiGraph) -> None:
@@ -76,27 +86,83 @@ def validate_graph(graph: nx.DiGraph) -> None:
             raise InvalidGraphError(f"output {node!r} is not a node")
 
 
-def phi_from_graph(graph: nx.DiGraph) -> tuple[PolynomialRing, list[Any]]:
-    """The parameter ring and the components of φ for a network graph.
+@dataclass
+class GatedExpansion:
+    """The network output as Σ_key φ_key(θ) · m_key(x, γ), per output unit.
 
-    Components are ordered by output, then by the (x, γ)-monomial they
-    multiply; components that are identically zero do not occur.
+    ``components`` lists ``(output index, key, φ_key)``; a key is a tuple of
+    ints naming the monomial m_key: ``-(i + 1)`` for input x_i, and a gate id
+    for each gate on the path (see :func:`expand_graph`).
+    """
+
+    graph: nx.DiGraph
+    ring: PolynomialRing
+    components: list[tuple[int, tuple[int, ...], Any]]
+    order: dict[Hashable, int]
+
+    @property
+    def phi(self) -> list[Any]:
+        """The nonzero components φ_key in order."""
+        return [poly for _, _, poly in self.components if not poly.is_zero()]
+
+    def local_outputs(self, inputs: Sequence[int], gates: Mapping[int, int]) -> list[Any]:
+        """The network's outputs as polynomials in θ on one activation pattern.
+
+        ``inputs`` are integer values of x, ``gates`` the 0/1 value of every
+        gate id; this is the local polynomial g(·, x) of theory.md section 3.
+        """
+        outputs: list[list[Any]] = [[] for _ in self.graph.graph["outputs"]]
+        for out, key, poly in self.components:
+            factor = 1
+            for k in key:
+                factor *= inputs[-k - 1] if k < 0 else gates[k]
+            if factor:
+                outputs[out].append(poly * factor)
+        return [sum_polynomials(self.ring, terms) for terms in outputs]
+
+
+def sum_polynomials(ring: PolynomialRing, polys: Sequence[Any]) -> Any:
+    """Sum many polynomials pairwise: adding one at a time to a growing sum
+    costs quadratic time in the number of terms."""
+    items = list(polys)
+    if not items:
+        return ring.zero()
+    while len(items) > 1:
+        paired = [items[i] + items[i + 1] for i in range(0, len(items) - 1, 2)]
+        if len(items) % 2:
+            paired.append(items[-1])
+        items = paired
+    return items[0]
+
+
+def edge_gate(graph_size: int, source: int, target: int) -> int:
+    """Gate id of the max-pool edge from node ``source`` to node ``target``
+    (topological indices); node gates use the node's own index."""
+    return graph_size * (1 + source) + target
+
+
+def expand_graph(graph: nx.DiGraph) -> GatedExpansion:
+    """Expand the gated network into its coefficients φ_key.
+
+    Each ReLU unit's output is multiplied by its own gate; each edge into a
+    max-pool unit carries its own gate (the unit passes on exactly one input,
+    so across inputs every incoming edge is used).
     """
     validate_graph(graph)
     ring = PolynomialRing(list(graph.graph["parameters"]))
-    weight = dict(zip(ring.names, ring.gens, strict=False))
-    one = ring.from_dict({(0,) * ring.dimension: 1})
-    # The output is Σ_key φ_key(θ) · m_key(x, γ).  Each node's value is kept as
-    # {key: polynomial in θ}, with key the (x, γ)-monomial as a tuple of ints:
-    # -(i + 1) for input x_i, k for the gate of the k-th node in topological
-    # order.  A path visits gates in topological order, so appending keeps keys
-    # canonical; no polynomial ever carries the x and γ variables themselves.
+    weight = dict(zip(ring.names, ring.gens, strict=True))
+    one = ring.one
+    order = {node: k for k, node in enumerate(nx.topological_sort(graph))}
+    size = len(order)
+    # Each node's value is kept as {key: polynomial in θ}; no polynomial ever
+    # carries the x and γ variables.  A path meets its gates in topological
+    # order, so appending gate ids keeps keys canonical.
     value: dict[Hashable, dict[tuple[int, ...], Any]] = {}
     for i, node in enumerate(graph.graph["inputs"]):
         if graph.nodes[node]["kind"] != "input":
             raise InvalidGraphError(f"listed input {node!r} is not an input node")
         value[node] = {(-(i + 1),): one}
-    for order, node in enumerate(nx.topological_sort(graph)):
+    for node, index in order.items():
         kind = graph.nodes[node]["kind"]
         if kind == "input":
             if node not in value:
@@ -105,22 +171,79 @@ def phi_from_graph(graph: nx.DiGraph) -> tuple[PolynomialRing, list[Any]]:
         if kind == "bias":
             value[node] = {(): one}
             continue
-        total: dict[tuple[int, ...], Any] = {}
+        parts: dict[tuple[int, ...], list[Any]] = {}
         for pred in graph.predecessors(node):
             param = graph.edges[pred, node].get("param")
+            gate = (edge_gate(size, order[pred], index),) if kind == "maxpool" else ()
             for key, poly in value[pred].items():
                 term = poly if param is None else weight[param] * poly
-                total[key] = total[key] + term if key in total else term
-        if kind in GATED_KINDS:
-            total = {(*key, order): poly for key, poly in total.items()}
+                parts.setdefault((*key, *gate), []).append(term)
+        total = {key: sum_polynomials(ring, terms) for key, terms in parts.items()}
+        if kind == "relu":
+            total = {(*key, index): poly for key, poly in total.items()}
         value[node] = total
-    phi: list[Any] = []
-    for node in graph.graph["outputs"]:
+    components = []
+    for out, node in enumerate(graph.graph["outputs"]):
         for key in sorted(value[node], key=_key_order):
-            component = value[node][key]
-            if not component.is_zero():
-                phi.append(component)
-    return ring, phi
+            components.append((out, key, value[node][key]))
+    return GatedExpansion(graph, ring, components, order)
+
+
+def phi_from_graph(graph: nx.DiGraph) -> tuple[PolynomialRing, list[Any]]:
+    """The parameter ring and the nonzero components of φ for a network graph.
+
+    Components are ordered by output, then by the (x, γ)-monomial they
+    multiply.
+    """
+    expansion = expand_graph(graph)
+    return expansion.ring, expansion.phi
+
+
+def activation_pattern(
+    expansion: GatedExpansion, theta: Sequence[Number], inputs: Sequence[Number]
+) -> dict[int, int] | None:
+    """Every gate's value at parameters ``theta`` and input ``inputs``, exactly.
+
+    A ReLU gate is 1 when the unit's pre-activation is positive; a max-pool
+    unit opens the gate of its largest input.  Returns None on a tie (a
+    pre-activation exactly 0, or two equal maxima): such an input lies on a
+    region boundary and is not used.
+    """
+    graph = expansion.graph
+    weight = dict(zip(expansion.ring.names, theta, strict=True))
+    size = len(expansion.order)
+    value: dict[Hashable, Number] = {}
+    gates: dict[int, int] = {}
+    for i, node in enumerate(graph.graph["inputs"]):
+        value[node] = inputs[i]
+    for node, index in expansion.order.items():
+        kind = graph.nodes[node]["kind"]
+        if kind == "input":
+            continue
+        if kind == "bias":
+            value[node] = 1
+            continue
+        incoming = []
+        for pred in graph.predecessors(node):
+            param = graph.edges[pred, node].get("param")
+            incoming.append((pred, value[pred] if param is None else weight[param] * value[pred]))
+        if kind == "maxpool":
+            best = max(v for _, v in incoming)
+            winners = [pred for pred, v in incoming if v == best]
+            if len(winners) > 1:
+                return None
+            for pred, _ in incoming:
+                gates[edge_gate(size, expansion.order[pred], index)] = int(pred == winners[0])
+            value[node] = best
+            continue
+        total: Number = sum((v for _, v in incoming), start=0)
+        if kind == "relu":
+            if total == 0:
+                return None
+            gates[index] = int(total > 0)
+            total = total if total > 0 else 0
+        value[node] = total
+    return gates
 
 
 def _key_order(key: tuple[int, ...]) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -47,6 +47,9 @@ class Model:
         Registry name of the architecture that built the model.
     options : dict
         The normalised options it was built with.
+    expansion : GatedExpansion or None
+        For graph-built models, the output's expansion Σ φ_key m_key(x, γ),
+        which the data-sampled mode evaluates on activation patterns.
     """
 
     name: str
@@ -55,6 +58,7 @@ class Model:
     phi: tuple[Any, ...] | None = None
     architecture: str = "custom"
     options: Mapping[str, Any] = field(default_factory=dict)
+    expansion: Any = None
 
     @classmethod
     def from_phi(
@@ -93,12 +97,14 @@ class Model:
 
         See :mod:`conslaws.core.graph` for the graph format.
         """
-        from conslaws.core.graph import phi_from_graph
+        from conslaws.core.graph import expand_graph
 
-        ring, phi = phi_from_graph(graph)
-        return cls.from_phi(
-            ring.names, phi, name=name, architecture=architecture, options=options, ring=ring
+        expansion = expand_graph(graph)
+        model = cls.from_phi(
+            expansion.ring.names, expansion.phi, name=name, architecture=architecture,
+            options=options, ring=expansion.ring,
         )
+        return replace(model, expansion=expansion)
 
     @classmethod
     def from_fields(

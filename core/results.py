@@ -55,10 +55,16 @@ class CountResult:
     verified_laws: list[sympy.Expr] = field(default_factory=list)
     verified_degree: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    data_samples: int = 0
+    activation_patterns: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the fields of cli.md (and a few more)."""
-        return {
+        extra: dict[str, Any] = {}
+        if self.mode == "data":
+            extra = {"data_samples": self.data_samples,
+                     "activation_patterns": dict(self.activation_patterns)}
+        return {**extra,
             "architecture": self.architecture,
             "model": self.model,
             "flow": self.flow,
@@ -120,6 +126,12 @@ class CountResult:
             f"  {self.statement}",
             f"  time {self.seconds:.3f} s",
         ]
+        if self.mode == "data":
+            seen = sorted(self.activation_patterns.items(), key=lambda kv: -kv[1])
+            shown = ", ".join(f"{p or 'no gates'} ({n})" for p, n in seen[:8])
+            more = f", ... ({len(seen)} in all)" if len(seen) > 8 else ""
+            lines.insert(3, f"  data        {self.data_samples} sampled inputs; activation "
+                            f"patterns (gates in order): {shown}{more}")
         return "\n".join(lines)
 
     def to_latex(self) -> str:
