@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from conslaws.core.backend import Backend, Rational, Rows
+from conslaws.core.backend import Backend, Rational, Rows, row_items
 from conslaws.core.errors import InvalidOptionError, InvalidPointError
 
 __all__ = ["FloatBackend"]
@@ -103,6 +104,12 @@ class FloatBackend(Backend):
             raise InvalidPointError(f"value {value} is too large for float64") from None
 
     def _array(self, rows: Rows, ncols: int) -> Array:
+        if any(isinstance(row, Mapping) for row in rows):
+            array = np.zeros((len(rows), ncols), dtype=np.float64)
+            for i, row in enumerate(rows):
+                for j, value in row_items(row, ncols):
+                    array[i, j] = self.convert(value)
+            return array
         _check_shape(rows, ncols)
         if not rows or ncols == 0:
             return np.zeros((len(rows), ncols), dtype=np.float64)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numbers
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import flint
 
-from conslaws.core.backend import Backend, Rational, Rows
+from conslaws.core.backend import Backend, Rational, Rows, row_items
 from conslaws.core.errors import InvalidModulusError, InvalidPointError
 
 __all__ = ["DEFAULT_MODULUS", "ModularBackend", "check_modulus"]
@@ -129,6 +129,7 @@ class ModularBackend(Backend):
 
     def __init__(self, modulus: int = DEFAULT_MODULUS) -> None:
         self.modulus: int = check_modulus(modulus)
+        self.characteristic = self.modulus
 
     def convert(self, value: Rational) -> int:
         """Map an exact rational to its residue in ``[0, p)``.
@@ -151,8 +152,15 @@ class ModularBackend(Backend):
         raise InvalidPointError(f"value {value!r} is not an exact rational (int or Fraction)")
 
     def _matrix(self, rows: Rows, ncols: int) -> Any:
-        types = _entry_types(rows, ncols)
         p = self.modulus
+        if any(isinstance(row, Mapping) for row in rows):
+            matrix = flint.nmod_mat(len(rows), ncols, p)
+            for i, row in enumerate(rows):
+                for j, value in row_items(row, ncols):
+                    if value:
+                        matrix[i, j] = self.convert(value)
+            return matrix
+        types = _entry_types(rows, ncols)
         if not rows or ncols == 0:
             return flint.nmod_mat(len(rows), ncols, p)
         if types == {int}:

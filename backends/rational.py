@@ -9,13 +9,13 @@ reduced row echelon form, which is the reduced basis of the contract directly.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any, cast
 
 import flint
 
-from conslaws.core.backend import Backend, Rational, Rows
+from conslaws.core.backend import Backend, Rational, Rows, row_items
 from conslaws.core.errors import InvalidPointError
 
 __all__ = ["RationalBackend"]
@@ -84,6 +84,14 @@ class RationalBackend(Backend):
         raise InvalidPointError(f"value {value!r} is not an exact rational (int or Fraction)")
 
     def _matrix(self, rows: Rows, ncols: int) -> Any:
+        if any(isinstance(row, Mapping) for row in rows):
+            matrix = flint.fmpq_mat(len(rows), ncols)
+            for i, row in enumerate(rows):
+                for j, value in row_items(row, ncols):
+                    if value:
+                        q = self.convert(value)
+                        matrix[i, j] = flint.fmpq(q.numerator, q.denominator)
+            return matrix
         types = _entry_types(rows, ncols)
         if not rows or ncols == 0:
             return flint.fmpq_mat(len(rows), ncols)

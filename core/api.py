@@ -180,9 +180,12 @@ def count(
     data: DataTrace | None = None
     for _ in range(tries):
         theta = _point(model, engine, rng, point, mode)
+        # A given point may be non-generic: frames are then chosen at a random one.
+        chooser = _point(model, engine, rng, None, mode) if point is not None else theta
         tick = time.perf_counter()
         generators, trace = _generators(model, theta, engine, rng, mode)
-        closure = lie_closure(generators, theta, engine, progress=progress)
+        closure = lie_closure(generators, theta, engine, progress=progress,
+                              selection_point=chooser if point is not None else None)
         timings["closure"] = timings.get("closure", 0.0) + time.perf_counter() - tick
         if best is None or closure.lie_dimension > best[0].lie_dimension:
             best, data = (closure, theta), trace
@@ -194,12 +197,12 @@ def count(
             # they hold for every data set (whatever the mode and backend).
             tick = time.perf_counter()
             search = find_polynomial_laws(
-                model, certify_degree, point=theta, backend=engine,
+                model, certify_degree, point=chooser, backend=engine,
                 frame=closure.frames[0] if mode == "phi" else None, progress=progress)
             verified = search.laws
             timings["law_search"] = time.perf_counter() - tick
             exact = engine if engine.exact else make_backend("modular")
-            independent = independent_laws(verified, theta, exact)
+            independent = independent_laws(verified, chooser, exact)
             searched = True
         if len(independent) == upper or not engine.exact:
             break
@@ -210,6 +213,12 @@ def count(
     upper = size - lie if engine.exact else size
     certified = engine.exact and lower == upper
     statement = _statement(size, lie, lower, upper, certify_degree, engine, certified)
+    if closure.generic_trace_dimensions[-1] > lie:
+        statement += (
+            f" The given point is not generic: the rank there ({lie}) is below the rank at "
+            f"a random point ({closure.generic_trace_dimensions[-1]}), so the dimensions "
+            f"at the point are lower bounds (theory.md 2.1)."
+        )
     if data is not None:
         statement += (
             f" Data trace: {data.samples} inputs, {len(data.patterns)} activation pattern(s) "
@@ -300,15 +309,17 @@ def find_laws(
     )
     rng = random.Random(seed_used)
     theta = _point(model, exact, rng, point, mode)
+    chooser = _point(model, exact, rng, None, mode) if point is not None else theta
     generators, _ = _generators(model, theta, exact, rng, mode)
     if mode == "data":
         # Laws of the sampled fields: verified on every activation pattern seen.
         model = Model.from_fields(model.parameter_names, list(generators), name=model.name,
                                   architecture=model.architecture, ring=model.ring)
-    closure = lie_closure(model.generators, theta, exact, progress=progress)
-    search = find_polynomial_laws(model, degree, point=theta, backend=exact,
+    closure = lie_closure(model.generators, theta, exact, progress=progress,
+                          selection_point=chooser if point is not None else None)
+    search = find_polynomial_laws(model, degree, point=chooser, backend=exact,
                                   frame=closure.frames[0], progress=progress)
-    chosen = independent_laws(search.laws, theta, exact)
+    chosen = independent_laws(search.laws, chooser, exact)
     upper = model.dimension - closure.lie_dimension
     return LawsResult(
         model=model.name,

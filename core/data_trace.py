@@ -26,8 +26,8 @@ Examples
 >>> model = build_model("relu", widths=(2, 3, 1))
 >>> trace = sample_data_trace(model, [1, -2, 3, 1, -1, 2, 1, 1, 1], backends.load("rational")(),
 ...                           random.Random(0))
->>> trace.rank, len(trace.patterns)
-(8, 4)
+>>> trace.rank, len(trace.patterns)  # at most 6 = D - 3: one law per hidden neuron
+(6, 4)
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from typing import Any
 
 from conslaws.core.backend import Backend
 from conslaws.core.errors import ConslawsError
-from conslaws.core.fields import VectorField
+from conslaws.core.fields import VectorField, variables_of
 from conslaws.core.model import Model
 from conslaws.core.polynomials import Number, SparseTerms, primitive_part
 from conslaws.core.progress import progress_bar
@@ -141,6 +141,14 @@ class _Solver:
         if len(touching) < len(block):
             return False
         grads = [_gradient_at(m, self.point) for m in block]
+        if len(block) == 1:
+            # Rank 1 iff one evaluated entry is nonzero in the field: no matrix needed.
+            (g,) = grads
+            return any(
+                self.modular.convert(sum((g[j] * self.frame_values[i][j] for j in g
+                                          if j in self.frame_values[i]), start=0)) != 0
+                for i in touching
+            )
         rows = []
         for i in touching:
             values = self.frame_values[i]
@@ -247,7 +255,7 @@ def find_polynomial_laws(
             continue
         search.blocks_solved += 1
         candidates = solver.solve(block, frame)
-        if candidates and not all(is_conserved(model, h) for h in candidates):
+        if candidates and not all(conserved(model, candidates)):
             candidates = solver.solve(block, model.generators)
         search.laws.extend(candidates)
     search.seconds = time.perf_counter() - start
@@ -267,21 +275,35 @@ def is_conserved(model: Model, law: Any) -> bool:
     >>> is_conserved(model, "u**2 - v**2"), is_conserved(model, "u**2 + v**2")
     (True, False)
     """
+    h = law if type(law).__name__ == "fmpz_mpoly" else model.ring.from_sympy(law)
+    return conserved(model, [h])[0]
+
+
+def conserved(model: Model, laws: Sequence[Any]) -> list[bool]:
+    """For each flint polynomial in ``laws``, whether it is a law (exact).
+
+    Only the generating fields that share a variable with a law can fail it,
+    so they are found through the model's variable index.
+    """
     ring = model.ring
-    h = law if type(law).__name__ == "fmpz_mpoly" else ring.from_sympy(law)
-    variables = SparseTerms(h).variables
-    gradient = {j: h.derivative(j) for j in variables}
-    for g in model.generators:
-        if not (g.support & variables):
-            continue
-        comps = g.components
-        total = ring.zero()
-        for j, d in gradient.items():
-            if j in comps:
-                total += d * comps[j]
-        if not total.is_zero():
-            return False
-    return True
+    index = model.generators_by_variable
+    verdicts = []
+    for h in laws:
+        variables = variables_of(h)
+        gradient = {j: h.derivative(j) for j in variables}
+        touching = sorted({i for j in variables for i in index.get(j, ())})
+        ok = True
+        for i in touching:
+            comps = model.generators[i].components
+            total = ring.zero()
+            for j, d in gradient.items():
+                if j in comps:
+                    total += d * comps[j]
+            if not total.is_zero():
+                ok = False
+                break
+        verdicts.append(ok)
+    return verdicts
 
 
 def independent_laws(laws: Sequence[Any], point: Sequence[Number], backend: Backend) -> list[int]:

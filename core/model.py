@@ -141,6 +141,16 @@ class Model:
         return self.ring.dimension
 
     @cached_property
+    def generators_by_variable(self) -> dict[int, list[int]]:
+        """For each variable, the indices of the generating fields with a
+        nonzero component there."""
+        index: dict[int, list[int]] = {}
+        for i, g in enumerate(self.generators):
+            for j in g.support:
+                index.setdefault(j, []).append(i)
+        return index
+
+    @cached_property
     def fields_are_homogeneous(self) -> bool:
         """True when every generating field has components of one total degree.
 
