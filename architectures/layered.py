@@ -48,5 +48,8 @@ def layered_graph(widths: Sequence[int], *, hidden_kind: str, bias: bool = False
                 graph.add_node(("one", layer, i), kind="bias")
                 graph.add_edge(("one", layer, i), ("u", layer, i), param=name)
         layers.append(units)
-    graph.graph.update(parameters=parameters, inputs=layers[0], outputs=layers[-1])
+    # The layer of a parameter: the l of W{l}_... and b{l}_... (for --mirror-layers).
+    layer_of = {name: int(name[1:].split("_")[0]) for name in parameters}
+    graph.graph.update(parameters=parameters, inputs=layers[0], outputs=layers[-1],
+                       layers=layer_of)
     return graph

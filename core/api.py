@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conslaws.core.architecture import Architecture
@@ -24,14 +24,15 @@ from conslaws.core.closure import lie_closure
 from conslaws.core.data_trace import DataTrace, sample_data_trace
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.fields import VectorField
+from conslaws.core.flow import Flow
 from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.model import Model
 from conslaws.core.point import as_point, parse_point
 from conslaws.core.polynomials import Number
-from conslaws.core.registry import architectures, backends
+from conslaws.core.registry import architectures, backends, flows
 from conslaws.core.results import CountResult, LawsResult
 
-__all__ = ["build_model", "count", "find_laws", "make_backend"]
+__all__ = ["build_model", "count", "find_laws", "make_backend", "make_flow"]
 
 #: Default highest degree of the laws sought to certify a count.
 CERTIFY_DEGREE = 2
@@ -62,6 +63,27 @@ def make_backend(backend: str | Backend = "modular", **options: Any) -> Backend:
     except TypeError:
         names = ", ".join("--" + k for k in given)
         raise InvalidOptionError(f"backend {backend!r} does not take {names}") from None
+
+
+def make_flow(flow: str | Flow = "gradient", options: Mapping[str, Any] | None = None) -> Flow:
+    """A flow instance from its registry name and options.
+
+    Examples
+    --------
+    >>> make_flow("momentum", {"tau": "1/2"}).describe()
+    'momentum tau=1/2'
+    """
+    if isinstance(flow, Flow):
+        if options:
+            raise InvalidOptionError("flow options cannot be given with a Flow instance")
+        return flow
+    return flows.load(flow)(**dict(options or {}))
+
+
+def _flow_model(model: Model, flow: Flow, mode: str) -> Model:
+    if mode == "data" and flow.name != "gradient":
+        raise InvalidOptionError("--mode data works with --flow gradient only")
+    return flow.transform(model)
 
 
 def build_model(architecture: str | Architecture | Model, **options: Any) -> Model:
@@ -119,7 +141,9 @@ def count(
     seed: int | None = None,
     point: str | Sequence[Any] | None = None,
     mode: str = "phi",
-    certify_degree: int = CERTIFY_DEGREE,
+    flow: str | Flow = "gradient",
+    flow_options: Mapping[str, Any] | None = None,
+    certify_degree: int | None = None,
     modulus: int | None = None,
     tolerance: float | None = None,
     progress: bool = False,
@@ -148,8 +172,13 @@ def count(
     mode : {"phi", "data"}
         Generating fields from the parameterization φ, or sampled from data
         at the point (:mod:`conslaws.core.data_trace`; graph-built models).
-    certify_degree : int
-        Highest degree of the laws sought for the certificate (0: none).
+    flow : str or Flow
+        ``"gradient"`` (default), ``"momentum"``, ``"nesterov"``, ``"mirror"``,
+        ``"weight-decay"`` or any registered flow; ``flow_options`` holds its
+        options (``{"tau": "1/2"}``).
+    certify_degree : int, optional
+        Highest degree of the laws sought for the certificate (0: none);
+        default 2, or the flow's own default (3 for momentum flows).
     modulus, tolerance : optional
         Options of the modular and float backends.
     progress : bool
@@ -163,7 +192,11 @@ def count(
     """
     start = time.perf_counter()
     _check_mode(mode)
-    model = build_model(architecture, **options)
+    base = build_model(architecture, **options)
+    dynamics = make_flow(flow, flow_options)
+    model = _flow_model(base, dynamics, mode)
+    if certify_degree is None:
+        certify_degree = dynamics.certify_degree
     engine = make_backend(backend, modulus=modulus, tolerance=tolerance)
     seed_used = seed if seed is not None or point is not None else random.SystemRandom().randrange(
         2**32
@@ -228,7 +261,7 @@ def count(
     return CountResult(
         architecture=model.architecture,
         model=model.name,
-        flow="gradient",
+        flow=dynamics.name,
         parameters=size,
         parameter_names=model.parameter_names,
         trace_dimensions=closure.trace_dimensions,
@@ -244,7 +277,8 @@ def count(
         statement=statement,
         mode=mode,
         point=[str(v) for v in theta],
-        verified_laws=[model.ring.to_sympy(verified[i]) for i in independent],
+        verified_laws=[dynamics.express(model.ring.to_sympy(verified[i]), model)
+                       for i in independent],
         verified_degree=certify_degree,
         timings=timings,
         data_samples=data.samples if data is not None else 0,
@@ -287,6 +321,8 @@ def find_laws(
     seed: int | None = None,
     point: str | Sequence[Any] | None = None,
     mode: str = "phi",
+    flow: str | Flow = "gradient",
+    flow_options: Mapping[str, Any] | None = None,
     modulus: int | None = None,
     progress: bool = False,
     **options: Any,
@@ -301,7 +337,9 @@ def find_laws(
     _check_mode(mode)
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
         raise InvalidOptionError(f"--degree must be a positive integer, got {degree!r}")
-    model = build_model(architecture, **options)
+    base = build_model(architecture, **options)
+    dynamics = make_flow(flow, flow_options)
+    model = _flow_model(base, dynamics, mode)
     engine = make_backend(backend, modulus=modulus)
     exact = engine if engine.exact else make_backend("modular")
     seed_used = seed if seed is not None or point is not None else random.SystemRandom().randrange(
@@ -324,11 +362,11 @@ def find_laws(
     return LawsResult(
         model=model.name,
         architecture=model.architecture,
-        flow="gradient",
+        flow=dynamics.name,
         degree=degree,
         parameters=model.dimension,
         parameter_names=model.parameter_names,
-        laws=[model.ring.to_sympy(h) for h in search.laws],
+        laws=[dynamics.express(model.ring.to_sympy(h), model) for h in search.laws],
         independent=len(chosen),
         independent_indices=chosen,
         complete=len(chosen) == upper,

@@ -119,17 +119,17 @@ class Architecture(ABC):
 
 
 def _as_int(item: Any, flag: str, whole: Any) -> int:
+    what = "a positive integer" if item is whole else "a list of positive integers"
     if isinstance(item, bool):
-        raise InvalidOptionError(f"{flag}: {whole!r} is not a list of positive integers")
+        raise InvalidOptionError(f"{flag}: {whole!r} is not {what}")
     if isinstance(item, int):
         return item
     text = str(item).strip()
     try:
         return int(text)
     except ValueError:
-        raise InvalidOptionError(
-            f"{flag}: {whole!r} is not a list of positive integers ({text!r} is not an integer)"
-        ) from None
+        detail = "" if item is whole else f" ({text!r} is not an integer)"
+        raise InvalidOptionError(f"{flag}: {whole!r} is not {what}{detail}") from None
 
 
 def parse_widths(value: Any, flag: str = "--widths", minimum_length: int = 2) -> tuple[int, ...]:
@@ -165,7 +165,9 @@ def parse_int_list(length: int) -> Callable[[Any, str], tuple[int, ...]]:
 
 def parse_positive_int(value: Any, flag: str) -> int:
     """One positive integer."""
-    (number,) = parse_int_list(1)(str(value) if isinstance(value, int) else value, flag)
+    number = _as_int(value, flag, value)
+    if number < 1:
+        raise InvalidOptionError(f"{flag}: must be a positive integer, got {number}")
     return number
 
 

@@ -6,6 +6,7 @@
                    [--mode phi|data] [--json]
     conslaws laws  ARCH [ARCH OPTIONS] --degree K [--backend B] [--json]
     conslaws list
+    conslaws sweep FILE [--jobs N] [--backend B] [--json]
 
 Every architecture registered through entry points gets its own sub-command
 parser, built from its declared options, so ``conslaws count relu --help``
@@ -21,8 +22,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from conslaws.core.architecture import Architecture
-from conslaws.core.errors import ConslawsError, PluginError
-from conslaws.core.registry import architectures, backends
+from conslaws.core.errors import ConslawsError, InvalidOptionError, PluginError
+from conslaws.core.registry import architectures, backends, flows
 
 __all__ = ["main"]
 
@@ -73,18 +74,42 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
     group.add_argument("--mode", default="phi", choices=["phi", "data"],
                        help="phi: fields from the parameterization (default); data: sampled")
     if command == "count":
-        group.add_argument("--certify-degree", type=_int_arg("--certify-degree"), default=2,
-                           metavar="K",
+        group.add_argument("--certify-degree", type=_int_arg("--certify-degree"), metavar="K",
                            help="highest degree of the laws sought to certify the count "
-                                "(default 2; 0 skips the search)")
+                                "(default 2, 3 for momentum flows; 0 skips the search)")
     else:
         group.add_argument("--degree", type=_int_arg("--degree"), required=True, metavar="K",
                            help="highest degree of the polynomial laws sought")
+    _add_flow_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print one JSON document")
     out.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     out.add_argument("--no-progress", action="store_true",
                      help="no progress bars (they show only on a terminal anyway)")
+
+
+def _add_flow_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("flow")
+    names = flows.names()
+    group.add_argument("--flow", default="gradient", metavar="FLOW",
+                       help=f"training flow: {', '.join(names)} (default gradient)")
+    seen: set[str] = set()
+    for name in names:
+        try:
+            flow = flows.load(name)
+        except PluginError:
+            continue
+        for opt in flow.options:
+            if opt.name in seen:
+                continue
+            seen.add(opt.name)
+            group.add_argument(opt.cli_flag, dest=f"flow_{opt.name}", metavar=opt.metavar,
+                               help=f"({name}) {opt.help}")
+
+
+def _flow_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {key[len("flow_"):]: value for key, value in vars(args).items()
+            if key.startswith("flow_") and value is not None}
 
 
 def _int_arg(flag: str) -> Any:
@@ -148,6 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
         for name in architectures.names():
             _add_architecture(archs, name, command)
     commands.add_parser("list", help="list architectures, backends and their options")
+    sweep = commands.add_parser(
+        "sweep", help="count every case of a JSON file (optionally in parallel)",
+        description="Run every case of FILE ({\"cases\": [{\"args\": [...], \"laws\": N}]}, "
+                    "as shared/bench/anchor-relu.json) and report whether each count matches "
+                    "and is certified.  Exit status 1 when one does not.",
+        epilog="example:\n  conslaws sweep anchor-relu.json --jobs 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep.add_argument("file", metavar="FILE", help="the sweep file")
+    sweep.add_argument("--backend", default="modular", metavar="B",
+                       help="arithmetic backend (default modular)")
+    sweep.add_argument("--jobs", type=_int_arg("--jobs"), metavar="N",
+                       help="worker processes (default 1)")
+    sweep.add_argument("--seed", type=_int_arg("--seed"), metavar="N",
+                       help="base seed: case i uses N + i")
+    sweep.add_argument("--json", action="store_true",
+                       help='print {"results": [...], "total_seconds": ...}')
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -172,6 +214,15 @@ def _list() -> str:
             o.cli_flag if o.flag else f"{o.cli_flag} {o.metavar or 'VALUE'}" for o in arch.options
         )
         lines.append(f"  {'':<10} options: {flags}")
+    lines.append("flows:")
+    for name in flows.names():
+        try:
+            flow = flows.load(name)
+        except ConslawsError as error:
+            lines.append(f"  {name:<13} unavailable: {error}")
+            continue
+        flags = " ".join(f"{o.cli_flag} {o.metavar or 'VALUE'}" for o in flow.options)
+        lines.append(f"  {name:<13} {flow.summary}" + (f"   [{flags}]" if flags else ""))
     lines.append("backends:")
     for name in backends.names():
         try:
@@ -181,12 +232,50 @@ def _list() -> str:
     return "\n".join(lines)
 
 
+def count_from_arguments(argv: Sequence[str]) -> Any:
+    """Run ``conslaws count ...`` given as an argument list; return the CountResult.
+
+    Used by sweeps, whose cases are argument lists.  Usage errors raise
+    :class:`~conslaws.core.errors.InvalidOptionError` instead of exiting.
+    """
+    from conslaws.core.api import count
+
+    try:
+        args = build_parser().parse_args(list(argv))
+    except SystemExit:
+        raise InvalidOptionError(f"bad arguments: {' '.join(argv)}") from None
+    return count(args.architecture, backend=args.backend, seed=args.seed, point=args.point,
+                 mode=args.mode, modulus=args.modulus, tolerance=args.tolerance,
+                 certify_degree=args.certify_degree, flow=args.flow,
+                 flow_options=_flow_options(args), **_architecture_options(args))
+
+
+def _sweep(args: argparse.Namespace) -> tuple[str, int]:
+    from conslaws.core.sweep import load_cases, run_sweep
+
+    cases = load_cases(args.file)
+    progress = not (args.json or args.no_progress) and sys.stderr.isatty()
+    if args.jobs is not None and args.jobs < 1:
+        raise InvalidOptionError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.jobs and args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            report = run_sweep(cases, backend=args.backend, seed=args.seed, executor=pool,
+                               progress=progress)
+    else:
+        report = run_sweep(cases, backend=args.backend, seed=args.seed, progress=progress)
+    text = report.to_json() if args.json else str(report)
+    return text, 0 if report.all_match else 1
+
+
 def _run(args: argparse.Namespace) -> str:
     from conslaws.core.api import count, find_laws
 
     progress = not (args.json or args.no_progress) and sys.stderr.isatty()
     common = dict(backend=args.backend, seed=args.seed, point=args.point, mode=args.mode,
-                  modulus=args.modulus, progress=progress)
+                  modulus=args.modulus, progress=progress, flow=args.flow,
+                  flow_options=_flow_options(args))
     options = _architecture_options(args)
     result: Any
     if args.command == "count":
@@ -211,7 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             print(_list())
             return 0
-        output = _run(args)
+        status = 0
+        if args.command == "sweep":
+            output, status = _sweep(args)
+        else:
+            output = _run(args)
     except ConslawsError as error:
         print(f"conslaws: error: {error}", file=sys.stderr)
         return 2
@@ -219,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("conslaws: interrupted", file=sys.stderr)
         return 130
     print(output)
-    return 0
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

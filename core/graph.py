@@ -230,7 +230,8 @@ def activation_pattern(
         if kind == "maxpool":
             best = max(v for _, v in incoming)
             winners = [pred for pred, v in incoming if v == best]
-            if len(winners) > 1:
+            if len(winners) > 1 and not all(_is_closed_relu(p, gates, expansion.order, graph)
+                                            for p in winners):
                 return None
             for pred, _ in incoming:
                 gates[edge_gate(size, expansion.order[pred], index)] = int(pred == winners[0])
@@ -244,6 +245,13 @@ def activation_pattern(
             total = total if total > 0 else 0
         value[node] = total
     return gates
+
+
+def _is_closed_relu(node: Hashable, gates: Mapping[int, int], order: Mapping[Hashable, int],
+                    graph: nx.DiGraph) -> bool:
+    """A ReLU unit whose gate is shut: every path through it carries a 0 factor, so a
+    max-pool tie among such units leaves the local polynomial the same whichever wins."""
+    return bool(graph.nodes[node]["kind"] == "relu" and gates.get(order[node]) == 0)
 
 
 def _key_order(key: tuple[int, ...]) -> tuple[int, ...]:

@@ -50,6 +50,9 @@ class Model:
     expansion : GatedExpansion or None
         For graph-built models, the output's expansion Σ φ_key m_key(x, γ),
         which the data-sampled mode evaluates on activation patterns.
+    layers : tuple of int or None
+        The layer (from 1) of each parameter, when the architecture numbers
+        them (``--mirror-layers`` uses it).
     """
 
     name: str
@@ -59,6 +62,7 @@ class Model:
     architecture: str = "custom"
     options: Mapping[str, Any] = field(default_factory=dict)
     expansion: Any = None
+    layers: tuple[int, ...] | None = None
 
     @classmethod
     def from_phi(
@@ -104,7 +108,9 @@ class Model:
             expansion.ring.names, expansion.phi, name=name, architecture=architecture,
             options=options, ring=expansion.ring,
         )
-        return replace(model, expansion=expansion)
+        layer_of = graph.graph.get("layers")
+        layers = tuple(layer_of[name] for name in model.parameter_names) if layer_of else None
+        return replace(model, expansion=expansion, layers=layers)
 
     @classmethod
     def from_fields(

@@ -19,10 +19,12 @@ T = TypeVar("T")
 MINIMUM_ITEMS = 2000
 
 
-def progress_bar(items: Iterable[T], description: str, enabled: bool) -> Iterator[T]:
+def progress_bar(items: Iterable[T], description: str, enabled: bool,
+                 total: int | None = None, minimum: int = MINIMUM_ITEMS) -> Iterator[T]:
     """Iterate over ``items``, with a bar on stderr when ``enabled`` and worthwhile."""
-    total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-    if not enabled or (total is not None and total < MINIMUM_ITEMS):
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    if not enabled or (total is not None and total < minimum):
         yield from items
         return
     yield from tqdm(items, desc=description, total=total, leave=False, unit="it",

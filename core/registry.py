@@ -28,8 +28,9 @@ from conslaws.core.errors import PluginError, UnknownNameError
 if TYPE_CHECKING:
     from conslaws.core.architecture import Architecture
     from conslaws.core.backend import Backend
+    from conslaws.core.flow import Flow
 
-__all__ = ["Registry", "architectures", "backends"]
+__all__ = ["Registry", "architectures", "backends", "flows"]
 
 T = TypeVar("T")
 
@@ -136,7 +137,19 @@ def _validate_architecture(name: str, obj: object) -> type[Architecture]:
     return obj
 
 
+def _validate_flow(name: str, obj: object) -> type[Flow]:
+    from conslaws.core.flow import Flow
+
+    if not (isinstance(obj, type) and issubclass(obj, Flow)):
+        raise PluginError(f"flow plugin {name!r} must be a subclass of Flow, got {obj!r}")
+    if getattr(obj, "__abstractmethods__", None):
+        missing = ", ".join(sorted(obj.__abstractmethods__))
+        raise PluginError(f"flow plugin {name!r} does not implement: {missing}")
+    return obj
+
+
 backends: Registry[type[Backend]] = Registry("conslaws.backends", "backend", _validate_backend)
 architectures: Registry[type[Architecture]] = Registry(
     "conslaws.architectures", "architecture", _validate_architecture
 )
+flows: Registry[type[Flow]] = Registry("conslaws.flows", "flow", _validate_flow)

@@ -1,0 +1,76 @@
+"""The flow-plugin contract: from an architecture's fields to a flow's fields.
+
+A flow plugin turns the generating fields ∇φ_i of an architecture (the
+Euclidean gradient flow) into the generating fields of another flow, on the
+space that flow lives on (theory.md section 4): the phase space (s, θ, θ') of
+dimension 2D + 1 for momentum methods, θ itself with a metric for mirror
+flows, (s, θ) for weight decay.  Counts and laws are then computed on that
+space exactly as for gradient flow.
+
+A flow also says how to print its laws: the clock variable ``s`` stands for
+e^{τt} (heavy ball), t (τ = 0, Nesterov) or e^{∫λ} (weight decay), and
+:meth:`Flow.express` substitutes it.
+
+Examples
+--------
+>>> from conslaws.core.registry import flows
+>>> flows.names()
+['gradient', 'mirror', 'momentum', 'nesterov', 'weight-decay']
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import sympy
+
+from conslaws.core.architecture import Option
+from conslaws.core.errors import InvalidOptionError
+from conslaws.core.model import Model
+
+__all__ = ["Flow"]
+
+
+class Flow(ABC):
+    """Base class of flow plugins.
+
+    Subclasses set ``name``, ``summary``, ``options`` (declared like an
+    architecture's) and ``certify_degree`` (the default degree of the laws
+    sought for a certificate: momentum laws are cubic), and implement
+    :meth:`transform`.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    options: ClassVar[tuple[Option, ...]] = ()
+    certify_degree: ClassVar[int] = 2
+
+    def __init__(self, **options: Any) -> None:
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            names = ", ".join("--" + u.replace("_", "-") for u in unknown)
+            raise InvalidOptionError(f"flow {self.name}: unknown option(s) {names}")
+        self.settings: dict[str, Any] = {}
+        for opt in self.options:
+            value = options.get(opt.name)
+            if value is None or (opt.flag and value is False):
+                if opt.required:
+                    raise InvalidOptionError(f"flow {self.name}: {opt.cli_flag} is required")
+                self.settings[opt.name] = opt.default
+            else:
+                self.settings[opt.name] = opt.convert(value, opt.cli_flag)
+
+    @abstractmethod
+    def transform(self, model: Model) -> Model:
+        """The model of this flow: fields on the flow's space, named coordinates."""
+
+    def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
+        """A law in the flow's coordinates, rewritten for printing (default: unchanged)."""
+        return law
+
+    def describe(self) -> str:
+        """``momentum tau=1/2`` for titles and JSON."""
+        shown = " ".join(f"{k}={v}" for k, v in self.settings.items() if v not in (None, False))
+        return f"{self.name} {shown}".strip()

@@ -1,0 +1,214 @@
+"""Built-in flows (theory.md section 4), registered under ``conslaws.flows``.
+
+* ``gradient``: θ' = -∇L, fields ∇φ_i (the architecture's own model).
+* ``momentum --tau T``: heavy ball θ'' + T θ' = -∇L on the phase space
+  z = (s, θ, θ') of dimension 2D + 1; drift χ_0 = (ṡ, θ', -T θ') with
+  s = e^{Tt} (ṡ = T s) for T > 0 and s = t (ṡ = 1) for T = 0; one field
+  χ_i = (0, 0, ∇φ_i(θ)) per component of φ.
+* ``nesterov``: T = 3/t, s = t, and t·χ_0 = (s, s θ', -3 θ') replaces χ_0 so
+  that every field is polynomial (multiplying a field by a nonvanishing
+  function leaves the closure unchanged).
+* ``mirror [--mirror-layers l1,l2]``: θ' = -M(θ)∇L with M = diag(θ) on the
+  chosen layers (all by default: nonnegative matrix factorization; the outer
+  layer: input-convex networks), fields M(θ)∇φ_i.
+* ``weight-decay [--decay L]``: θ' + L θ = -∇L on (s, θ) with s = e^{Lt}:
+  χ_0 = (L s, -L θ), χ_i = (0, ∇φ_i); its laws are H(s θ) for the
+  gradient-flow laws H.
+
+Velocities are named ``{name}_dot`` and the clock ``s``; printed laws show
+e^{Tt} or t in place of s.
+
+Examples
+--------
+>>> from conslaws.core.api import build_model
+>>> model = MomentumFlow(tau="1").transform(build_model("custom", phi="u*v"))
+>>> model.parameter_names
+('s', 'u', 'v', 'u_dot', 'v_dot')
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import sympy
+
+from conslaws.core.architecture import Option, parse_widths
+from conslaws.core.errors import InvalidOptionError
+from conslaws.core.fields import VectorField
+from conslaws.core.flow import Flow
+from conslaws.core.model import Model
+from conslaws.core.polynomials import PolynomialRing
+
+__all__ = ["GradientFlow", "MirrorFlow", "MomentumFlow", "NesterovFlow", "WeightDecayFlow"]
+
+CLOCK = "s"
+TIME = sympy.Symbol("t", real=True)
+
+
+def parse_rate(value: Any, flag: str) -> Fraction:
+    """A nonnegative rational (``0``, ``1/2``, ``3``)."""
+    try:
+        rate = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise InvalidOptionError(f"{flag}: {value!r} is not a rational number like 1/2") from None
+    if rate < 0:
+        raise InvalidOptionError(f"{flag}: must be 0 or positive, got {rate}")
+    return rate
+
+
+def _extended_ring(model: Model, velocities: bool) -> PolynomialRing:
+    names = [CLOCK, *model.parameter_names]
+    if velocities:
+        names += [f"{n}_dot" for n in model.parameter_names]
+    if len(set(names)) != len(names):
+        raise InvalidOptionError(f"parameter names clash with {CLOCK!r} or a '_dot' velocity name")
+    return PolynomialRing(names)
+
+
+def _lift(model: Model, ring: PolynomialRing, shift: int) -> list[VectorField]:
+    """Each generating field of ``model`` as (0, ..., ∇φ_i at offset ``shift``)."""
+    theta = [ring.gens[1 + j] for j in range(model.dimension)]
+    lifted = []
+    for g in model.generators:
+        comps = {shift + j: c.compose(*theta, ctx=ring.context) for j, c in g.components.items()}
+        lifted.append(VectorField(ring, comps, label=g.label))
+    return lifted
+
+
+def _rational_field(ring: PolynomialRing, components: dict[int, tuple[Fraction, Any]],
+                    label: str) -> VectorField:
+    """A field with components ``coefficient * monomial``, scaled to integers."""
+    scale = math.lcm(*(coeff.denominator for coeff, _ in components.values()))
+    comps = {j: mono * int(coeff * scale) for j, (coeff, mono) in components.items() if coeff}
+    return VectorField(ring, comps, label=label)
+
+
+class GradientFlow(Flow):
+    """θ' = -∇L: the architecture's fields unchanged."""
+
+    name: ClassVar[str] = "gradient"
+    summary: ClassVar[str] = "Euclidean gradient flow (default)"
+
+    def transform(self, model: Model) -> Model:
+        return model
+
+
+class MomentumFlow(Flow):
+    """Heavy-ball momentum θ'' + τ θ' = -∇L on the phase space (s, θ, θ')."""
+
+    name: ClassVar[str] = "momentum"
+    summary: ClassVar[str] = "heavy ball theta'' + tau theta' = -grad L on (s, theta, theta')"
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("tau", parse_rate, "friction tau: 0 or a positive rational (default 1)",
+               default=Fraction(1), metavar="T"),
+    )
+    certify_degree: ClassVar[int] = 3
+
+    def _drift(self, ring: PolynomialRing, size: int) -> VectorField:
+        tau: Fraction = self.settings["tau"]
+        s = ring.gens[0]
+        parts: dict[int, tuple[Fraction, Any]] = {0: (tau, s) if tau else (Fraction(1), ring.one)}
+        for j in range(size):
+            velocity = ring.gens[1 + size + j]
+            parts[1 + j] = (Fraction(1), velocity)
+            parts[1 + size + j] = (-tau, velocity)
+        return _rational_field(ring, parts, "χ_0")
+
+    def transform(self, model: Model) -> Model:
+        ring = _extended_ring(model, velocities=True)
+        fields = [self._drift(ring, model.dimension), *_lift(model, ring, 1 + model.dimension)]
+        return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
+                     model.architecture, dict(model.options))
+
+    def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
+        tau = self.settings["tau"]
+        clock = sympy.exp(sympy.Rational(tau.numerator, tau.denominator) * TIME) if tau else TIME
+        return law.subs(sympy.Symbol(CLOCK, real=True), clock)
+
+
+class NesterovFlow(MomentumFlow):
+    """Nesterov's accelerated flow θ'' + (3/t) θ' = -∇L (s = t)."""
+
+    name: ClassVar[str] = "nesterov"
+    summary: ClassVar[str] = "Nesterov flow theta'' + (3/t) theta' = -grad L on (t, theta, theta')"
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    def _drift(self, ring: PolynomialRing, size: int) -> VectorField:
+        s = ring.gens[0]
+        parts: dict[int, tuple[Fraction, Any]] = {0: (Fraction(1), s)}
+        for j in range(size):
+            velocity = ring.gens[1 + size + j]
+            parts[1 + j] = (Fraction(1), s * velocity)
+            parts[1 + size + j] = (Fraction(-3), velocity)
+        return _rational_field(ring, parts, "t·χ_0")
+
+    def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
+        return law.subs(sympy.Symbol(CLOCK, real=True), TIME)
+
+
+class MirrorFlow(Flow):
+    """Mirror flow θ' = -diag(θ)∇L on the chosen layers (identity elsewhere)."""
+
+    name: ClassVar[str] = "mirror"
+    summary: ClassVar[str] = "mirror flow theta' = -diag(theta) grad L (NMF: all layers)"
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("mirror_layers", lambda v, f: parse_widths(v, f, minimum_length=1),
+               "layers with the metric diag(theta), e.g. 2 (default: all)", metavar="L1,L2"),
+    )
+
+    def transform(self, model: Model) -> Model:
+        chosen = self.settings["mirror_layers"]
+        if chosen is None:
+            scaled = set(range(model.dimension))
+        else:
+            if model.layers is None:
+                raise InvalidOptionError(
+                    f"--mirror-layers: {model.architecture!r} does not number its layers"
+                )
+            known = sorted(set(model.layers))
+            missing = [layer for layer in chosen if layer not in known]
+            if missing:
+                raise InvalidOptionError(
+                    f"--mirror-layers: no layer {missing[0]} (layers: "
+                    f"{','.join(map(str, known))})"
+                )
+            scaled = {j for j, layer in enumerate(model.layers) if layer in chosen}
+        gens = model.ring.gens
+        fields = tuple(
+            VectorField(model.ring,
+                        {j: gens[j] * c if j in scaled else c for j, c in g.components.items()},
+                        label=f"M{g.label}")
+            for g in model.generators
+        )
+        return Model(f"{model.name} | {self.describe()}", model.ring, fields, None,
+                     model.architecture, dict(model.options), layers=model.layers)
+
+
+class WeightDecayFlow(Flow):
+    """θ' + λθ = -∇L on (s, θ), s = e^{λt}."""
+
+    name: ClassVar[str] = "weight-decay"
+    summary: ClassVar[str] = "gradient flow with weight decay theta' + lambda theta = -grad L"
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("decay", parse_rate, "decay rate lambda > 0 (default 1)", default=Fraction(1),
+               metavar="L"),
+    )
+    certify_degree: ClassVar[int] = 4
+
+    def transform(self, model: Model) -> Model:
+        rate: Fraction = self.settings["decay"]
+        if rate == 0:
+            raise InvalidOptionError("--decay must be positive (0 is plain gradient flow)")
+        ring = _extended_ring(model, velocities=False)
+        parts = {0: (rate, ring.gens[0])}
+        parts.update({1 + j: (-rate, ring.gens[1 + j]) for j in range(model.dimension)})
+        fields = [_rational_field(ring, parts, "χ_0"), *_lift(model, ring, 1)]
+        return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
+                     model.architecture, dict(model.options))
+
+    def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
+        rate = self.settings["decay"]
+        clock = sympy.exp(sympy.Rational(rate.numerator, rate.denominator) * TIME)
+        return law.subs(sympy.Symbol(CLOCK, real=True), clock)
