@@ -85,6 +85,11 @@ def _rational_field(ring: PolynomialRing, components: dict[int, tuple[Fraction, 
     return VectorField(ring, comps, label=label)
 
 
+def _with_clock(law: sympy.Expr, clock: sympy.Expr) -> sympy.Expr:
+    """Substitute the clock s and pull its common power out: e^{t}·(U^T U' - ...)."""
+    return sympy.factor_terms(law.subs(sympy.Symbol(CLOCK, real=True), clock))
+
+
 class GradientFlow(Flow):
     """θ' = -∇L: the architecture's fields unchanged."""
 
@@ -125,7 +130,7 @@ class MomentumFlow(Flow):
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
         tau = self.settings["tau"]
         clock = sympy.exp(sympy.Rational(tau.numerator, tau.denominator) * TIME) if tau else TIME
-        return law.subs(sympy.Symbol(CLOCK, real=True), clock)
+        return _with_clock(law, clock)
 
 
 class NesterovFlow(MomentumFlow):
@@ -145,7 +150,7 @@ class NesterovFlow(MomentumFlow):
         return _rational_field(ring, parts, "t·χ_0")
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
-        return law.subs(sympy.Symbol(CLOCK, real=True), TIME)
+        return _with_clock(law, TIME)
 
 
 class MirrorFlow(Flow):
@@ -211,4 +216,4 @@ class WeightDecayFlow(Flow):
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
         rate = self.settings["decay"]
         clock = sympy.exp(sympy.Rational(rate.numerator, rate.denominator) * TIME)
-        return law.subs(sympy.Symbol(CLOCK, real=True), clock)
+        return _with_clock(law, clock)

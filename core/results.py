@@ -98,8 +98,11 @@ class CountResult:
         return f"not certified: between {self.laws_lower_bound} and {self.laws_upper_bound}"
 
     def _backend_line(self) -> str:
+        hidden = {"backend", "exact", "tolerance_used"}
+        if "modulus" in self.backend_details:
+            hidden.add("field")  # "GF(p)" repeats the modulus
         details = ", ".join(
-            f"{k} {v}" for k, v in self.backend_details.items() if k not in ("backend", "exact")
+            f"{k} {v}" for k, v in self.backend_details.items() if k not in hidden
         )
         seed = f", seed {self.seed}" if self.seed is not None else ", given point"
         return f"{self.backend} ({details}){seed}"
