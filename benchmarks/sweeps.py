@@ -47,7 +47,8 @@ def main() -> None:
         anchor = json.loads(file.read_text())["anchor_seconds"]
         for jobs in args.jobs:
             wall, cases, matched, certified = run(file, jobs)
-            print(f"| {name} | {jobs} | {cases} | {matched} | {certified} | {wall:.1f} | {anchor} |")
+            print(f"| {name} | {jobs} | {cases} | {matched} | {certified} | {wall:.1f} "
+                  f"| {anchor} |")
 
 
 if __name__ == "__main__":

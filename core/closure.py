@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -178,6 +179,8 @@ def lie_closure(
     selection_point: Sequence[Number] | None = None,
     progress: bool = False,
     batch_size: int | None = None,
+    rng: random.Random | None = None,
+    probes: bool | None = None,
 ) -> Closure:
     """Trace dimensions of W_0, W_1, ... at ``point`` until the rank stagnates.
 
@@ -202,6 +205,14 @@ def lie_closure(
         Show a progress bar on stderr.
     batch_size : int, optional
         Candidate rows per backend call (default: max(256, 4 D)).
+    rng : random.Random, optional
+        Source of the random combinations used by large levels (see
+        :func:`_probe_level`); seeded by the caller for reproducibility.
+    probes : bool, optional
+        Force random probes (True) or all frame pairs (False) at every level
+        after the first; by default probes are used when a level has more
+        than ``PAIR_LIMIT_FACTOR * D`` pairs.  Probes need the frames to be
+        chosen at ``point`` itself (no ``selection_point``).
 
     Returns
     -------
@@ -241,6 +252,14 @@ def lie_closure(
     level = 0
     while newest and len(basis) < size:
         level += 1
+        right = chosen0 if level == 1 else newest
+        many = len(chosen0) * len(right) > PAIR_LIMIT_FACTOR * size
+        if there is None and (probes if probes is not None else many):
+            newest = _probe_level(closure, basis, chosen0, right, chooser, backend, size,
+                                  rng or random.Random(len(basis)))
+            closure.generic_trace_dimensions.append(len(basis))
+            closure.frames.append([f for f, _ in newest])
+            continue
         if level == 1:
             pairs = [(chosen0[i], chosen0[j])
                      for i in range(len(chosen0)) for j in range(i + 1, len(chosen0))]
@@ -285,6 +304,107 @@ def lie_closure(
         closure.trace_dimensions = ranks_there
     closure.seconds = time.perf_counter() - start
     return closure
+
+
+#: A level brackets every pair of frame fields while there are at most this many
+#: pairs per dimension; above, it uses random probes (:func:`_probe_level`).
+PAIR_LIMIT_FACTOR = 8
+#: Probes in the first batch of a level; a batch that adds nothing ends the level.
+FIRST_PROBES = 8
+
+
+def _combine(fields: Sequence[VectorField], coefficients: Sequence[int]) -> VectorField:
+    """Σ c_i f_i as one field (a gradient field stays a gradient: Σ c_i φ_i)."""
+    from conslaws.core.graph import sum_polynomials
+
+    ring = fields[0].ring
+    if all(f.potential is not None for f in fields):
+        potential = sum_polynomials(ring, [f.potential * c for f, c in zip(fields, coefficients,
+                                                                            strict=True)])
+        return VectorField.gradient(ring, potential, label="Σα∇φ")
+    parts: dict[int, list[Any]] = {}
+    for f, c in zip(fields, coefficients, strict=True):
+        for j, comp in f.components.items():
+            parts.setdefault(j, []).append(comp * c)
+    return VectorField(ring, {j: sum_polynomials(ring, ps) for j, ps in parts.items()},
+                       label="Σβf")
+
+
+def _apply(jacobians: Sequence[SparseJacobian], coefficients: Sequence[int],
+           vector: SparseVector) -> dict[int, Number]:
+    """(Σ c_i J_i) · vector, one pass over the Jacobians' nonzeros."""
+    out: dict[int, Number] = {}
+    for jac, c in zip(jacobians, coefficients, strict=True):
+        for j, row in jac.items():
+            s: Number = 0
+            for k, v in row.items():
+                w = vector.get(k)
+                if w:
+                    s += v * w
+            if s:
+                out[j] = out.get(j, 0) + c * s
+    return out
+
+
+def _probe_level(
+    closure: Closure,
+    basis: list[SparseVector],
+    left: list[tuple[VectorField, SparseVector]],
+    right: list[tuple[VectorField, SparseVector]],
+    chooser: _Frame,
+    backend: Backend,
+    size: int,
+    rng: random.Random,
+) -> list[tuple[VectorField, SparseVector]]:
+    """Extend ``basis`` with [W_0, newest] through random bilinear probes.
+
+    [Σ α_i a_i, Σ β_j b_j] is an element of the Lie algebra whose value at θ*
+    is (Σ α_i Da_i)·B - (Σ β_j Db_j)·A: one pass over the frame Jacobians
+    instead of one bracket per pair (theory.md section 2.4).  Its span over
+    random (α, β) is the span of all pair values, and a probe misses a
+    direction that exists with probability about 1/p; a batch of probes that
+    adds nothing ends the level.  Every probe is an exact element of the
+    algebra, so the rank stays a rigorous lower bound whatever the draws.
+    Returns the new frame fields (formed symbolically) with their values.
+    """
+    bound = chooser.modulus or 2**20
+    left_jac = [chooser.jacobian(f) for f, _ in left]
+    right_jac = [chooser.jacobian(f) for f, _ in right]
+    chosen: list[tuple[VectorField, SparseVector]] = []
+    wanted = FIRST_PROBES
+    while len(basis) < size:
+        probes = []
+        for _ in range(min(wanted, size - len(basis))):
+            alpha = [rng.randrange(1, bound) for _ in left]
+            beta = [rng.randrange(1, bound) for _ in right]
+            a_value = chooser.reduce(_weighted(left, alpha))
+            b_value = chooser.reduce(_weighted(right, beta))
+            # [A, B] = DA·B - DB·A, the same order as the field formed below:
+            # a field kept with the negation of its value would corrupt the next level.
+            value = _apply(left_jac, alpha, b_value)
+            for j, v in _apply(right_jac, beta, a_value).items():
+                value[j] = value.get(j, 0) - v
+            closure.brackets_evaluated += 1
+            probes.append(((alpha, beta), chooser.reduce({j: v for j, v in value.items() if v})))
+        added = _extend(basis, probes, backend, size, len(probes) or 1)
+        for (alpha, beta), value in added:
+            field_ = _combine([f for f, _ in left], alpha).bracket(
+                _combine([f for f, _ in right], beta), label="[Σα a, Σβ b]")
+            chosen.append((field_, value))
+        if not added:
+            break
+        wanted = 2 * wanted if len(added) == len(probes) else wanted
+    return chosen
+
+
+def _weighted(fields: list[tuple[VectorField, SparseVector]],
+              coefficients: Sequence[int]) -> dict[int, Number]:
+    """Σ c_i v_i for the fields' values v_i."""
+    out: dict[int, Number] = {}
+    for (_, vector), c in zip(fields, coefficients, strict=True):
+        for j, v in vector.items():
+            out[j] = out.get(j, 0) + c * v
+    return out
 
 
 class _LazyBracket:

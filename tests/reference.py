@@ -37,6 +37,7 @@ __all__ = [
     "plain",
     "random_point",
     "reference_count",
+    "reference_fields_lie_rank",
     "reference_lie_rank",
     "reference_polynomial_laws",
     "relu_phi",
@@ -365,3 +366,47 @@ def functional_rank(
         rows.append([_evaluate(poly.diff(g), point) if poly.degree(g) > 0 else Fraction(0)
                      for g in gens])
     return _rank(rows, len(gens))
+
+
+def reference_fields_lie_rank(
+    fields: Sequence[Sequence[sympy.Expr]], symbols: Sequence[sympy.Symbol],
+    point: Sequence[Fraction],
+) -> list[int]:
+    """Ranks over Q at ``point`` of W_0, W_1, ... for explicitly given polynomial fields.
+
+    The same naive closure as :func:`reference_lie_rank`, for generating fields
+    that are not gradients (a flow's phase-space fields, a metric times ∇φ_i):
+    each field is a sequence of sympy expressions, one per symbol.
+    """
+    size = len(symbols)
+    point = [Fraction(x) for x in point]
+    generators = []
+    for field in fields:
+        if len(field) != size:
+            raise ValueError(f"a field has {len(field)} components for {size} symbols")
+        components = tuple(sympy.Poly(c, *symbols, domain=QQ) for c in field)
+        if any(not c.is_zero for c in components):
+            generators.append(_Field(components, point))
+    rows = [g.value for g in generators]
+    ranks = [_rank(rows, size)]
+    seen = {g.key() for g in generators}
+    newest = generators
+    while ranks[-1] < size and newest:
+        values = [_bracket_value(g, f) for g in generators for f in newest]
+        rows += [v for v in values if any(v)]
+        ranks.append(_rank(rows, size))
+        if ranks[-1] == ranks[-2] or ranks[-1] == size:
+            break
+        added = []
+        for g in generators:
+            for f in newest:
+                components = _bracket(g, f)
+                if all(c.is_zero for c in components):
+                    continue
+                field = _Field(components, point)
+                if field.key() in seen or field.negated_key() in seen:
+                    continue
+                seen.add(field.key())
+                added.append(field)
+        newest = added
+    return ranks

@@ -284,3 +284,31 @@ def test_trace_dimensions_at_a_given_non_generic_point() -> None:
     result = cl.count("custom", phi="u*v1; u*v2", point=[0, 2, 3], backend="rational")
     assert result.trace_dimensions[:2] == [1, 2]
     assert result.lie_dimension == 2
+
+
+def test_probe_frames_carry_their_own_values() -> None:
+    # Large levels use random bilinear probes; each frame field they keep must
+    # have, at the point, exactly the value the closure used for it (a sign slip
+    # here once produced a spurious full rank and a false certificate).
+    import random
+
+    for arch, options, laws in (
+        # theory.md section 5: d1 (d1 + 1) laws for one head with d1 <= 2d; r(r+1)/2
+        # for two linear layers; one per hidden neuron for ReLU.
+        ("attention", {"dim": 3, "head_dim": 2}, 6),
+        ("linear", {"widths": (2, 3, 3, 2)}, 12),
+        ("relu", {"widths": (3, 4, 2), "bias": True}, 4),
+    ):
+        model = cl.build_model(arch, **options)
+        draw = random.Random(5)
+        point = [draw.randint(-(10**6), 10**6) for _ in range(model.dimension)]
+        rational = backends.load("rational")()
+        probed = lie_closure(model.generators, point, rational, probes=True,
+                             rng=random.Random(1))
+        paired = lie_closure(model.generators, point, rational, probes=False)
+        assert probed.trace_dimensions == paired.trace_dimensions
+        assert model.dimension - probed.lie_dimension == laws
+        fields = [f for level in probed.frames for f in level]
+        for field, row in zip(fields, probed.frame_rows, strict=True):
+            if hasattr(field, "value_at"):
+                assert field.value_at(point) == row
