@@ -294,11 +294,12 @@ def conserved(model: Model, laws: Sequence[Any]) -> list[bool]:
         touching = sorted({i for j in variables for i in index.get(j, ())})
         ok = True
         for i in touching:
-            comps = model.generators[i].components
+            # A generator has few components; the law's gradient may have many.
+            parts = [gradient[j] * c for j, c in model.generators[i].components.items()
+                     if j in gradient]
             total = ring.zero()
-            for j, d in gradient.items():
-                if j in comps:
-                    total += d * comps[j]
+            for part in parts:
+                total += part
             if not total.is_zero():
                 ok = False
                 break
