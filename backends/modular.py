@@ -20,7 +20,14 @@ from typing import Any, cast
 
 import flint
 
-from conslaws.core.backend import Backend, Rational, Rows, row_items
+from conslaws.core.backend import (
+    Backend,
+    Rational,
+    Rows,
+    entry_types,
+    leading_columns,
+    row_items,
+)
 from conslaws.core.errors import InvalidModulusError, InvalidPointError
 
 __all__ = ["DEFAULT_MODULUS", "ModularBackend", "check_modulus"]
@@ -68,30 +75,6 @@ def check_modulus(modulus: object) -> int:
         )
         raise InvalidModulusError(f"modulus {modulus} is not prime ({modulus} = {factors})")
     return modulus
-
-
-def _entry_types(rows: Rows, ncols: int) -> set[type]:
-    """Check that every row has ``ncols`` entries; return the types of the entries."""
-    if ncols < 0:
-        raise ValueError(f"ncols must be non-negative, got {ncols}")
-    types: set[type] = set()
-    for index, row in enumerate(rows):
-        if len(row) != ncols:
-            raise ValueError(f"row {index} has {len(row)} entries, expected {ncols}")
-        types.update(map(type, row))
-    return types
-
-
-def _leading_columns(reduced: Any, rank: int) -> list[int]:
-    """Pivot columns of a reduced row echelon form: first nonzero of each row."""
-    pivots: list[int] = []
-    column = 0
-    for row in range(rank):
-        while reduced[row, column] == 0:
-            column += 1
-        pivots.append(column)
-        column += 1
-    return pivots
 
 
 class ModularBackend(Backend):
@@ -160,7 +143,7 @@ class ModularBackend(Backend):
                     if value:
                         matrix[i, j] = self.convert(value)
             return matrix
-        types = _entry_types(rows, ncols)
+        types = entry_types(rows, ncols)
         if not rows or ncols == 0:
             return flint.nmod_mat(len(rows), ncols, p)
         if types == {int}:
@@ -176,12 +159,12 @@ class ModularBackend(Backend):
     def pivot_columns(self, rows: Rows, ncols: int) -> list[int]:
         """Pivot columns of the reduced row echelon form over GF(p)."""
         reduced, rank = self._matrix(rows, ncols).rref()
-        return _leading_columns(reduced, int(rank))
+        return leading_columns(reduced, int(rank))
 
     def pivot_rows(self, rows: Rows, ncols: int) -> list[int]:
         """First maximal independent set of rows (pivot columns of the transpose)."""
         reduced, rank = self._matrix(rows, ncols).transpose().rref()
-        return _leading_columns(reduced, int(rank))
+        return leading_columns(reduced, int(rank))
 
     def kernel(self, rows: Rows, ncols: int) -> list[list[int]]:
         """Reduced basis of the right kernel over GF(p), entries in ``[0, p)``.

@@ -15,39 +15,22 @@ from typing import Any, cast
 
 import flint
 
-from conslaws.core.backend import Backend, Rational, Rows, row_items
+from conslaws.core.backend import (
+    Backend,
+    Rational,
+    Rows,
+    entry_types,
+    leading_columns,
+    row_items,
+)
 from conslaws.core.errors import InvalidPointError
 
 __all__ = ["RationalBackend"]
 
 
-def _entry_types(rows: Rows, ncols: int) -> set[type]:
-    """Check that every row has ``ncols`` entries; return the types of the entries."""
-    if ncols < 0:
-        raise ValueError(f"ncols must be non-negative, got {ncols}")
-    types: set[type] = set()
-    for index, row in enumerate(rows):
-        if len(row) != ncols:
-            raise ValueError(f"row {index} has {len(row)} entries, expected {ncols}")
-        types.update(map(type, row))
-    return types
-
-
 def _fraction(value: Any) -> Fraction:
     """A flint ``fmpq`` as a :class:`fractions.Fraction`."""
     return Fraction(int(value.p), int(value.q))
-
-
-def _leading_columns(reduced: Any, rank: int) -> list[int]:
-    """Pivot columns of a reduced row echelon form: first nonzero of each row."""
-    pivots: list[int] = []
-    column = 0
-    for row in range(rank):
-        while reduced[row, column] == 0:
-            column += 1
-        pivots.append(column)
-        column += 1
-    return pivots
 
 
 class RationalBackend(Backend):
@@ -92,7 +75,7 @@ class RationalBackend(Backend):
                         q = self.convert(value)
                         matrix[i, j] = flint.fmpq(q.numerator, q.denominator)
             return matrix
-        types = _entry_types(rows, ncols)
+        types = entry_types(rows, ncols)
         if not rows or ncols == 0:
             return flint.fmpq_mat(len(rows), ncols)
         if types == {int}:  # the type test matters: fmpz_mat would also parse strings
@@ -106,7 +89,7 @@ class RationalBackend(Backend):
 
     def _rref(self, rows: Rows, ncols: int) -> tuple[Any, list[int]]:
         reduced, rank = self._matrix(rows, ncols).rref()
-        return reduced, _leading_columns(reduced, int(rank))
+        return reduced, leading_columns(reduced, int(rank))
 
     def rank(self, rows: Rows, ncols: int) -> int:
         """Rank over Q."""
@@ -119,7 +102,7 @@ class RationalBackend(Backend):
     def pivot_rows(self, rows: Rows, ncols: int) -> list[int]:
         """First maximal independent set of rows (pivot columns of the transpose)."""
         reduced, rank = self._matrix(rows, ncols).transpose().rref()
-        return _leading_columns(reduced, int(rank))
+        return leading_columns(reduced, int(rank))
 
     def kernel(self, rows: Rows, ncols: int) -> list[list[Fraction]]:
         """Reduced basis of the right kernel over Q.

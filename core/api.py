@@ -120,6 +120,13 @@ def _point(model: Model, backend: Backend, rng: random.Random,
     return [int(v) if getattr(v, "denominator", 1) == 1 else v for v in values]
 
 
+def _seed(seed: int | None, point: object) -> int | None:
+    """The seed to use and report: drawn when neither a seed nor a point is given."""
+    if seed is not None or point is not None:
+        return seed
+    return random.SystemRandom().randrange(2**32)
+
+
 def _check_mode(mode: str) -> None:
     if mode not in ("phi", "data"):
         raise InvalidOptionError(f"--mode must be 'phi' or 'data', got {mode!r}")
@@ -198,9 +205,7 @@ def count(
     if certify_degree is None:
         certify_degree = dynamics.certify_degree
     engine = make_backend(backend, modulus=modulus, tolerance=tolerance)
-    seed_used = seed if seed is not None or point is not None else random.SystemRandom().randrange(
-        2**32
-    )
+    seed_used = _seed(seed, point)
     rng = random.Random(seed_used)
     size = model.dimension
     timings: dict[str, float] = {}
@@ -342,9 +347,7 @@ def find_laws(
     model = _flow_model(base, dynamics, mode)
     engine = make_backend(backend, modulus=modulus)
     exact = engine if engine.exact else make_backend("modular")
-    seed_used = seed if seed is not None or point is not None else random.SystemRandom().randrange(
-        2**32
-    )
+    seed_used = _seed(seed, point)
     rng = random.Random(seed_used)
     theta = _point(model, exact, rng, point, mode)
     chooser = _point(model, exact, rng, None, mode) if point is not None else theta

@@ -98,24 +98,32 @@ class Architecture(ABC):
         InvalidOptionError
             An option is unknown, missing or has a bad value.
         """
-        known = {o.name: o for o in self.options}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            names = ", ".join("--" + u.replace("_", "-") for u in unknown)
-            allowed = ", ".join(o.cli_flag for o in self.options) or "none"
-            raise InvalidOptionError(
-                f"{self.name}: unknown option(s) {names} (options: {allowed})"
-            )
-        converted: dict[str, Any] = {}
-        for opt in self.options:
-            value = options.get(opt.name)
-            if value is None or (opt.flag and value is False):
-                if opt.required:
-                    raise InvalidOptionError(f"{self.name}: {opt.cli_flag} is required")
-                converted[opt.name] = opt.default
-            else:
-                converted[opt.name] = opt.convert(value, opt.cli_flag)
-        return self.build(**converted)
+        return self.build(**convert_options(self.name, self.options, options))
+
+
+def convert_options(owner: str, declared: Sequence[Option], given: Mapping[str, Any]
+                    ) -> dict[str, Any]:
+    """Check ``given`` against the ``declared`` options of a plugin and convert them.
+
+    Unknown and missing options raise :class:`InvalidOptionError` naming ``owner``;
+    absent ones take their defaults.
+    """
+    known = {o.name: o for o in declared}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        names = ", ".join("--" + u.replace("_", "-") for u in unknown)
+        allowed = ", ".join(o.cli_flag for o in declared) or "none"
+        raise InvalidOptionError(f"{owner}: unknown option(s) {names} (options: {allowed})")
+    converted: dict[str, Any] = {}
+    for opt in declared:
+        value = given.get(opt.name)
+        if value is None or (opt.flag and value is False):
+            if opt.required:
+                raise InvalidOptionError(f"{owner}: {opt.cli_flag} is required")
+            converted[opt.name] = opt.default
+        else:
+            converted[opt.name] = opt.convert(value, opt.cli_flag)
+    return converted
 
 
 def _as_int(item: Any, flag: str, whole: Any) -> int:

@@ -40,7 +40,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, ClassVar
 
-__all__ = ["Backend", "Rational", "Row", "Rows", "densify", "row_items"]
+__all__ = ["Backend", "Rational", "Row", "Rows", "densify", "entry_types", "leading_columns",
+           "row_items"]
 
 #: An exact rational entry handed to a backend.
 Rational = int | Fraction
@@ -60,6 +61,34 @@ def row_items(row: Row, ncols: int) -> Iterable[tuple[int, Rational]]:
     if len(row) != ncols:
         raise ValueError(f"row has {len(row)} entries, expected {ncols}")
     return enumerate(row)
+
+
+def entry_types(rows: Rows, ncols: int) -> set[type]:
+    """Check that every dense row has ``ncols`` entries; return the entry types.
+
+    Exact backends use it to send all-``int`` matrices to flint in one call
+    (flint would also parse strings, so the types matter).
+    """
+    if ncols < 0:
+        raise ValueError(f"ncols must be non-negative, got {ncols}")
+    types: set[type] = set()
+    for index, row in enumerate(rows):
+        if len(row) != ncols:
+            raise ValueError(f"row {index} has {len(row)} entries, expected {ncols}")
+        types.update(map(type, row))
+    return types
+
+
+def leading_columns(reduced: Any, rank: int) -> list[int]:
+    """Pivot columns of a reduced row echelon form: the first nonzero of each row."""
+    pivots: list[int] = []
+    column = 0
+    for row in range(rank):
+        while reduced[row, column] == 0:
+            column += 1
+        pivots.append(column)
+        column += 1
+    return pivots
 
 
 def densify(rows: Rows, ncols: int) -> list[Sequence[Rational]]:

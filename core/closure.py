@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from conslaws.core.backend import Backend
-from conslaws.core.fields import SparseJacobian, SparseVector, VectorField, bracket_value
+from conslaws.core.fields import (
+    SparseJacobian,
+    SparseVector,
+    VectorField,
+    bracket_value,
+    jacobian_times,
+)
 from conslaws.core.polynomials import Number
 from conslaws.core.progress import progress_bar
 
@@ -335,14 +341,8 @@ def _apply(jacobians: Sequence[SparseJacobian], coefficients: Sequence[int],
     """(Σ c_i J_i) · vector, one pass over the Jacobians' nonzeros."""
     out: dict[int, Number] = {}
     for jac, c in zip(jacobians, coefficients, strict=True):
-        for j, row in jac.items():
-            s: Number = 0
-            for k, v in row.items():
-                w = vector.get(k)
-                if w:
-                    s += v * w
-            if s:
-                out[j] = out.get(j, 0) + c * s
+        for j, s in jacobian_times(jac, vector).items():
+            out[j] = out.get(j, 0) + c * s
     return out
 
 

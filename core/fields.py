@@ -244,6 +244,20 @@ def _as_fmpz(point: Sequence[Number]) -> tuple[Any, ...] | None:
     return None
 
 
+def jacobian_times(jacobian: SparseJacobian, vector: SparseVector) -> dict[int, Number]:
+    """The sparse product ``J · v`` (zero entries omitted)."""
+    out: dict[int, Number] = {}
+    for j, row in jacobian.items():
+        s: Number = 0
+        for k, v in row.items():
+            w = vector.get(k)
+            if w:
+                s += v * w
+        if s:
+            out[j] = s
+    return out
+
+
 def bracket_value(
     jac_a: SparseJacobian, value_a: SparseVector, jac_b: SparseJacobian, value_b: SparseVector
 ) -> SparseVector:
@@ -256,21 +270,7 @@ def bracket_value(
     >>> bracket_value({0: {1: 1}, 1: {0: 1}}, {0: 2, 1: 3}, {0: {0: 2}}, {0: 6})
     {1: 6, 0: -4}
     """
-    out: dict[int, Number] = {}
-    for j, row in jac_a.items():
-        s: Number = 0
-        for k, v in row.items():
-            w = value_b.get(k)
-            if w:
-                s += v * w
-        if s:
-            out[j] = s
-    for j, row in jac_b.items():
-        s = 0
-        for k, v in row.items():
-            w = value_a.get(k)
-            if w:
-                s += v * w
-        if s:
-            out[j] = out.get(j, 0) - s
+    out = jacobian_times(jac_a, value_b)
+    for j, v in jacobian_times(jac_b, value_a).items():
+        out[j] = out.get(j, 0) - v
     return {j: v for j, v in out.items() if v}

@@ -25,8 +25,7 @@ from typing import Any, ClassVar
 
 import sympy
 
-from conslaws.core.architecture import Option
-from conslaws.core.errors import InvalidOptionError
+from conslaws.core.architecture import Option, convert_options
 from conslaws.core.model import Model
 
 __all__ = ["Flow"]
@@ -47,20 +46,8 @@ class Flow(ABC):
     certify_degree: ClassVar[int] = 2
 
     def __init__(self, **options: Any) -> None:
-        known = {o.name: o for o in self.options}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            names = ", ".join("--" + u.replace("_", "-") for u in unknown)
-            raise InvalidOptionError(f"flow {self.name}: unknown option(s) {names}")
-        self.settings: dict[str, Any] = {}
-        for opt in self.options:
-            value = options.get(opt.name)
-            if value is None or (opt.flag and value is False):
-                if opt.required:
-                    raise InvalidOptionError(f"flow {self.name}: {opt.cli_flag} is required")
-                self.settings[opt.name] = opt.default
-            else:
-                self.settings[opt.name] = opt.convert(value, opt.cli_flag)
+        self.settings: dict[str, Any] = convert_options(f"flow {self.name}", self.options,
+                                                        options)
 
     @abstractmethod
     def transform(self, model: Model) -> Model:
