@@ -7,6 +7,7 @@
     conslaws laws  ARCH [ARCH OPTIONS] --degree K [--backend B] [--json]
     conslaws list
     conslaws sweep FILE [--jobs N] [--backend B] [--json]
+    conslaws simulate ARCH [ARCH OPTIONS] --optimizer gd|sgd|momentum [--plot FILE]
 
 Every architecture registered through entry points gets its own sub-command
 parser, built from its declared options, so ``conslaws count relu --help``
@@ -154,6 +155,61 @@ def _add_architecture(sub: Any, name: str, command: str) -> None:
     parser.set_defaults(architecture=name)
 
 
+def _float_list(flag: str) -> Any:
+    def convert(text: str) -> tuple[float, ...]:
+        try:
+            return tuple(float(part) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {text!r} is not a list of numbers like 0.02,0.01"
+            ) from None
+
+    return convert
+
+
+def _add_simulate_architecture(sub: Any, name: str) -> None:
+    try:
+        arch: type[Architecture] = architectures.load(name)
+    except PluginError as error:
+        sub.add_parser(name, help=f"(unavailable: {error})")
+        return
+    parser = sub.add_parser(
+        name, help=arch.summary, description=f"{name}: {arch.summary}",
+        epilog="example:\n  conslaws simulate relu --widths 2,3,1 --optimizer gd --steps 200 "
+               "--plot drift.png", formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_argument_group(f"{name} options")
+    for opt in arch.options:
+        if opt.flag:
+            group.add_argument(opt.cli_flag, dest=f"arch_{opt.name}", action="store_true",
+                               help=opt.help)
+        else:
+            group.add_argument(opt.cli_flag, dest=f"arch_{opt.name}", metavar=opt.metavar,
+                               help=opt.help)
+    training = parser.add_argument_group("training")
+    training.add_argument("--optimizer", default="gd", choices=["gd", "sgd", "momentum"],
+                          help="gd (full batch), sgd (mini-batches) or momentum (heavy ball)")
+    training.add_argument("--steps", type=_int_arg("--steps"), default=20, metavar="N",
+                          help="steps per step size (default 20: drift ~ lr^2 while N lr is "
+                               "small; long runs converge and give drift ~ lr)")
+    training.add_argument("--lr", type=_float_list("--lr"), default=(0.02, 0.01, 0.005, 0.0025),
+                          metavar="LR,...", help="step sizes (default 0.02,0.01,0.005,0.0025)")
+    training.add_argument("--tau", type=_float_arg("--tau"), default=1.0, metavar="T",
+                          help="momentum friction: beta = 1 - T sqrt(lr) (default 1)")
+    training.add_argument("--samples", type=_int_arg("--samples"), default=16, metavar="M",
+                          help="random data points (default 16)")
+    training.add_argument("--batch", type=_int_arg("--batch"), default=4, metavar="B",
+                          help="SGD mini-batch size (default 4)")
+    training.add_argument("--fixed-time", type=_float_arg("--fixed-time"), metavar="T",
+                          help="run T / lr steps per step size (drift ~ lr) instead of --steps")
+    training.add_argument("--seed", type=_int_arg("--seed"), metavar="N",
+                          help="seed of data, initial point and mini-batches")
+    out = parser.add_argument_group("output")
+    out.add_argument("--plot", metavar="FILE.png", help="write the drift plots (matplotlib)")
+    out.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(architecture=name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (architectures discovered through entry points)."""
     parser = _Parser(
@@ -172,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
         archs.required = True
         for name in architectures.names():
             _add_architecture(archs, name, command)
+    simulate = commands.add_parser(
+        "simulate", help="train with finite steps and plot how the laws drift",
+        description="Train the network on random data (squared loss) with several step sizes "
+                    "and record the drift |h(theta_k) - h(theta_0)| of every law of the "
+                    "matching flow; the drift scales like lr^2 at a fixed number of steps.")
+    sim_archs = simulate.add_subparsers(dest="architecture", metavar="ARCH", parser_class=_Parser)
+    sim_archs.required = True
+    for name in architectures.names():
+        _add_simulate_architecture(sim_archs, name)
     commands.add_parser("list", help="list architectures, backends and their options")
     sweep = commands.add_parser(
         "sweep", help="count every case of a JSON file (optionally in parallel)",
@@ -269,6 +334,20 @@ def _sweep(args: argparse.Namespace) -> tuple[str, int]:
     return text, 0 if report.all_match else 1
 
 
+def _simulate(args: argparse.Namespace) -> str:
+    from conslaws.core.simulate import simulate
+
+    progress = not (args.json or args.no_progress) and sys.stderr.isatty()
+    result = simulate(args.architecture, optimizer=args.optimizer, steps=args.steps,
+                      lrs=args.lr, tau=args.tau, samples=args.samples, batch=args.batch,
+                      fixed_time=args.fixed_time, seed=args.seed, plot=args.plot,
+                      progress=progress, **_architecture_options(args))
+    if args.json:
+        return result.to_json()
+    text = str(result)
+    return text + (f"\n  plot written to {args.plot}" if args.plot else "")
+
+
 def _run(args: argparse.Namespace) -> str:
     from conslaws.core.api import count, find_laws
 
@@ -303,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = 0
         if args.command == "sweep":
             output, status = _sweep(args)
+        elif args.command == "simulate":
+            output = _simulate(args)
         else:
             output = _run(args)
     except ConslawsError as error:
