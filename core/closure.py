@@ -18,6 +18,27 @@ Jacobian.  Independence is decided by the backend on batches of candidate rows
 stacked under the rows already kept, so a level stops consuming candidates as
 soon as the rank reaches D.
 
+Engineering choices and their measured effect (2-core machine, modular
+backend; relu 9,9,8,8,8 --bias has D = 306, 46,656 generators, frame 281):
+
+* Brackets are evaluated at θ* from values and Jacobians, never formed for
+  fields that do not join the frame.  Symbolic nested brackets are formed
+  only for new frame fields.
+* Big bracket fields are evaluated with flint's C evaluator, not term by term
+  in Python: linear 3,2,5,4,2 went from 46 s to 4 s.
+* Rows reach the backend sparse ({column: value}); bracket rows have about 8
+  nonzeros in 306 columns and flint matrices are filled entry by entry (10 ms
+  against 120 ms for a 1500 x 306 block).
+* With a backend of characteristic p, values are reduced mod p as soon as
+  they are computed, so products stay word-sized.  Together with sparse rows
+  this took the 306-parameter closure from 26 s to 9 s.
+* Once a level stops growing, a batch is first tested with a rank (half the
+  cost of a pivot search) and searched for pivots only when it adds something.
+* Levels with more than PAIR_LIMIT_FACTOR·D frame pairs use random bilinear
+  probes (theory.md 2.4) instead of all pairs: level 1 of relu 20,20,20,10
+  (D = 1000, 460,000 pairs) went from about 150 s to under a second.  Level 0
+  still evaluates every generator; gated-forward-pass probes are the next step.
+
 Examples
 --------
 >>> from conslaws.core.model import Model
