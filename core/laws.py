@@ -5,7 +5,9 @@ every generating field w; each coefficient (in θ) of that polynomial is a
 linear form in the unknowns a_α, and the laws are the kernel.  The search:
 
 1. Monomials of degree 1..K are split into blocks that can be solved alone:
-   by total degree when every field is homogeneous, and by sign-flip character
+   by weight for every grading that makes the fields homogeneous derivations
+   (total degree when every field is homogeneous; the clock separately on a
+   momentum phase space), and by sign-flip character
    (:mod:`conslaws.core.symmetry`).
 2. A block is first tested at the point θ* where the closure ran: the rows
    ``∇θ^α(θ*)·f(θ*)`` for the frame fields f, taken mod p.  Every law
@@ -34,9 +36,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from conslaws.core.backend import Backend
@@ -45,7 +49,7 @@ from conslaws.core.fields import VectorField, variables_of
 from conslaws.core.model import Model
 from conslaws.core.polynomials import Number, SparseTerms, primitive_part
 from conslaws.core.progress import progress_bar
-from conslaws.core.symmetry import character_span, parity
+from conslaws.core.symmetry import character_span, grading, parity
 
 __all__ = [
     "LawSearch",
@@ -240,10 +244,13 @@ def find_polynomial_laws(
         )
     homogeneous = model.fields_are_homogeneous
     span = character_span(model.generators)
-    blocks: dict[tuple[int, int], list[Monomial]] = {}
+    weights = grading(model.generators, rational, modular, random.Random(degree))
+    blocks: dict[tuple[Fraction, int], list[Monomial]] = {}
     for d in range(1, degree + 1):
         for monomial in _monomials(size, d):
-            key = (d if homogeneous else 0, span.reduce(parity(monomial)))
+            weight = sum((weights[j] * e for j, e in monomial), start=Fraction(0)) \
+                if weights is not None else Fraction(0)
+            key = (weight, span.reduce(parity(monomial)))
             blocks.setdefault(key, []).append(monomial)
     frame = list(frame) if frame is not None else list(model.generators)
     solver = _Solver(model, frame, point, modular, rational)

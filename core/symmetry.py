@@ -31,11 +31,14 @@ False
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from typing import Any
 
 from conslaws.core.fields import VectorField
 
-__all__ = ["GF2Span", "character_span", "parity"]
+__all__ = ["GF2Span", "character_span", "grading", "parity"]
 
 
 class GF2Span:
@@ -88,3 +91,82 @@ def character_span(generators: Sequence[VectorField]) -> GF2Span:
         for other in shifted[1:]:
             span.add(other ^ shifted[0])
     return span
+
+
+def grading(generators: Sequence[VectorField], rational: Any, modular: Any,
+            rng: random.Random) -> list[Fraction] | None:
+    """Weights w making every generating field a homogeneous derivation, or None.
+
+    Give θ_j the weight w_j.  A field is homogeneous for w when w·α - w_j is the
+    same for every monomial α of every component j; then ∇h·χ is homogeneous
+    of weight d + c_χ for a w-homogeneous h of weight d, so each w-homogeneous
+    part of a law is a law and the search splits by weight (theory.md 2.3;
+    w = (1, ..., 1) is the total degree).  The valid w form the kernel of the
+    differences of the vectors α - e_j within each field, computed exactly
+    over Q; a random integer combination of a kernel basis separates every
+    weight the kernel can separate.  For the phase space of momentum the clock
+    s gets its own weight, independent of θ and θ'.
+    """
+    size = generators[0].ring.dimension if generators else 0
+    rows: list[dict[int, int]] = []
+    for field in generators:
+        if field.potential is not None:
+            shifted = [
+                {**{k: e for k, e in support}, j: dict(support).get(j, 0) - 2}
+                for _, support in field._compiled_potential.terms
+                for j, e in support
+            ]
+        else:
+            shifted = [
+                {**{k: e for k, e in support}, j: dict(support).get(j, 0) - 1}
+                for j, comp in field._compiled.items()
+                for _, support in comp.terms
+            ]
+        first = shifted[0] if shifted else {}
+        for other in shifted[1:]:
+            diff = {k: other.get(k, 0) - first.get(k, 0) for k in set(other) | set(first)}
+            diff = {k: v for k, v in diff.items() if v}
+            if diff:
+                rows.append(diff)
+    # Most constraints read w_a = w_b (every variable of one path monomial gets
+    # the same weight): merge those with a union-find, and solve only the rest,
+    # over the merged classes, with exact linear algebra.
+    parent = list(range(size))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    general = []
+    for row in rows:
+        if len(row) == 2 and sum(row.values()) == 0:
+            a, b = row
+            parent[find(a)] = find(b)
+        else:
+            general.append(row)
+    classes = sorted({find(j) for j in range(size)})
+    slot = {c: i for i, c in enumerate(classes)}
+    reduced = []
+    for row in general:
+        merged: dict[int, int] = {}
+        for j, v in row.items():
+            k = slot[find(j)]
+            merged[k] = merged.get(k, 0) + v
+        merged = {k: v for k, v in merged.items() if v}
+        if merged:
+            reduced.append(merged)
+    if reduced:
+        kept = [reduced[i] for i in modular.pivot_rows(reduced, len(classes))]
+        basis = rational.kernel(kept, len(classes))
+    else:
+        basis = [[Fraction(int(i == j)) for j in range(len(classes))]
+                 for i in range(len(classes))]
+    if not basis:
+        return None
+    class_weight = [Fraction(0)] * len(classes)
+    for vector in basis:
+        c = rng.randint(1, 10**6)
+        class_weight = [w + c * Fraction(v) for w, v in zip(class_weight, vector, strict=True)]
+    return [class_weight[slot[find(j)]] for j in range(size)]
