@@ -79,7 +79,9 @@ class Simulation:
             "laws": self.laws, "lrs": self.lrs, "steps": self.steps,
             "recorded_steps": self.recorded, "law_drift": self.drift,
             "control_drift": self.control, "final_drift": self.final,
-            "slope": self.slope, "fixed_time": self.fixed_time, "seed": self.seed,
+            # JSON has no NaN: with fewer than two usable step sizes there is no slope.
+            "slope": None if math.isnan(self.slope) else self.slope,
+            "fixed_time": self.fixed_time, "seed": self.seed,
             "seconds": round(self.seconds, 6),
         }
 
