@@ -143,6 +143,14 @@ def _add_architecture(sub: Any, name: str, command: str) -> None:
     epilog = EPILOG_COUNT if command == "count" else EPILOG_LAWS
     parser = sub.add_parser(name, help=summary, description=f"{name}: {summary}",
                             epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_architecture_options(parser, name, arch)
+    _add_common(parser, command)
+    parser.set_defaults(architecture=name)
+
+
+def _add_architecture_options(parser: argparse.ArgumentParser, name: str,
+                              arch: type[Architecture]) -> None:
+    """The declared options of one architecture, as ``--flags`` stored under ``arch_*``."""
     group = parser.add_argument_group(f"{name} options")
     for opt in arch.options:
         if opt.flag:
@@ -151,8 +159,6 @@ def _add_architecture(sub: Any, name: str, command: str) -> None:
         else:
             group.add_argument(opt.cli_flag, dest=f"arch_{opt.name}", metavar=opt.metavar,
                                help=opt.help + (" (required)" if opt.required else ""))
-    _add_common(parser, command)
-    parser.set_defaults(architecture=name)
 
 
 def _float_list(flag: str) -> Any:
@@ -177,14 +183,7 @@ def _add_simulate_architecture(sub: Any, name: str) -> None:
         name, help=arch.summary, description=f"{name}: {arch.summary}",
         epilog="example:\n  conslaws simulate relu --widths 2,3,1 --optimizer gd --steps 200 "
                "--plot drift.png", formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_argument_group(f"{name} options")
-    for opt in arch.options:
-        if opt.flag:
-            group.add_argument(opt.cli_flag, dest=f"arch_{opt.name}", action="store_true",
-                               help=opt.help)
-        else:
-            group.add_argument(opt.cli_flag, dest=f"arch_{opt.name}", metavar=opt.metavar,
-                               help=opt.help)
+    _add_architecture_options(parser, name, arch)
     training = parser.add_argument_group("training")
     training.add_argument("--optimizer", default="gd", choices=["gd", "sgd", "momentum"],
                           help="gd (full batch), sgd (mini-batches) or momentum (heavy ball)")

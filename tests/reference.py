@@ -207,38 +207,10 @@ def reference_lie_rank(
     The last entry repeats the previous one when the closure stopped because
     the rank stopped growing; it does not when the rank reached D.
     """
-    size = len(symbols)
-    point = [Fraction(x) for x in point]
-    generators = []
-    for expression in phi:
-        poly = sympy.Poly(expression, *symbols, domain=QQ)
-        components = tuple(poly.diff(s) for s in symbols)
-        if any(not c.is_zero for c in components):
-            generators.append(_Field(components, point))
-    rows = [g.value for g in generators]
-    ranks = [_rank(rows, size)]
-    seen = {g.key() for g in generators}
-    newest = generators
-    while ranks[-1] < size and newest:
-        values = [_bracket_value(g, f) for g in generators for f in newest]
-        rows += [v for v in values if any(v)]
-        ranks.append(_rank(rows, size))
-        if ranks[-1] == ranks[-2] or ranks[-1] == size:
-            break
-        # The rank grew: form the new fields symbolically for the next level.
-        added = []
-        for g in generators:
-            for f in newest:
-                components = _bracket(g, f)
-                if all(c.is_zero for c in components):
-                    continue
-                field = _Field(components, point)
-                if field.key() in seen or field.negated_key() in seen:
-                    continue
-                seen.add(field.key())
-                added.append(field)
-        newest = added
-    return ranks
+    gradients = [
+        [sympy.diff(expression, s) for s in symbols] for expression in phi
+    ]
+    return reference_fields_lie_rank(gradients, symbols, point)
 
 
 def reference_count(
