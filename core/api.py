@@ -296,26 +296,34 @@ def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine:
     if not engine.exact:
         return (
             f"Floating-point rank {lie} (an estimate: nothing is proved); "
-            f"{lower} independent polynomial laws of degree <= {degree} were verified exactly."
+            f"{_laws(lower, 'independent polynomial')} of degree <= {degree} were verified "
+            f"exactly."
         )
     rank_part = (
         f"The exact rank {lie} of the Lie algebra's trace at a point proves at most "
-        f"{upper} laws"
+        f"{_laws(upper)}"
     )
     if certified and upper == 0:
         return f"{rank_part}: none. Proved."
     if certified:
         return (
-            f"{rank_part}; {lower} independent polynomial laws of degree <= {degree} "
+            f"{rank_part}; {_laws(lower, 'independent polynomial')} of degree <= {degree} "
             f"verified exactly prove at least {lower}. Proved."
         )
     return (
-        f"{rank_part}; {lower} independent polynomial laws of degree <= {degree} were "
+        f"{rank_part}; {_laws(lower, 'independent polynomial')} of degree <= {degree} were "
         f"verified, proving at least {lower}. The true count is between them. The rank "
         f"equals the generic one with probability >= 1 - deg/p at a random point, so "
         f"{upper} is very likely exact; laws of higher degree (or non-polynomial ones) "
         f"would close the gap."
     )
+
+
+
+def _laws(number: int, kind: str = "") -> str:
+    """``1 law``, ``3 independent polynomial laws``."""
+    words = f"{kind} law" if kind else "law"
+    return f"{number} {words}{'' if number == 1 else 's'}"
 
 
 def find_laws(
