@@ -296,8 +296,8 @@ def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine:
     if not engine.exact:
         return (
             f"Floating-point rank {lie} (an estimate: nothing is proved); "
-            f"{_laws(lower, 'independent polynomial')} of degree <= {degree} were verified "
-            f"exactly."
+            f"{_laws(lower, 'independent polynomial')} of degree <= {degree} "
+            f"{'was' if lower == 1 else 'were'} verified exactly."
         )
     rank_part = (
         f"The exact rank {lie} of the Lie algebra's trace at a point proves at most "
@@ -308,11 +308,11 @@ def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine:
     if certified:
         return (
             f"{rank_part}; {_laws(lower, 'independent polynomial')} of degree <= {degree} "
-            f"verified exactly prove at least {lower}. Proved."
+            f"verified exactly {'proves' if lower == 1 else 'prove'} at least {lower}. Proved."
         )
     return (
-        f"{rank_part}; {_laws(lower, 'independent polynomial')} of degree <= {degree} were "
-        f"verified, proving at least {lower}. The true count is between them. The rank "
+        f"{rank_part}; {_laws(lower, 'independent polynomial')} of degree <= {degree} "
+        f"{'was' if lower == 1 else 'were'} verified, proving at least {lower}. The true count is between them. The rank "
         f"equals the generic one with probability >= 1 - deg/p at a random point, so "
         f"{upper} is very likely exact; laws of higher degree (or non-polynomial ones) "
         f"would close the gap."
