@@ -312,7 +312,8 @@ def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine:
         )
     return (
         f"{rank_part}; {_laws(lower, 'independent polynomial')} of degree <= {degree} "
-        f"{'was' if lower == 1 else 'were'} verified, proving at least {lower}. The true count is between them. The rank "
+        f"{'was' if lower == 1 else 'were'} verified, proving at least {lower}. "
+        f"The true count is between them. The rank "
         f"equals the generic one with probability >= 1 - deg/p at a random point, so "
         f"{upper} is very likely exact; laws of higher degree (or non-polynomial ones) "
         f"would close the gap."
