@@ -32,6 +32,7 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 __all__ = [
+    "check_law_basis",
     "functional_rank",
     "linear_phi",
     "plain",
@@ -274,6 +275,28 @@ def plain(expression: sympy.Expr) -> sympy.Expr:
     """
     expression = sympy.sympify(expression)
     return expression.xreplace({s: sympy.Symbol(s.name) for s in expression.free_symbols})
+
+
+def check_law_basis(
+    returned: Sequence[sympy.Expr], expected: Sequence[sympy.Expr],
+    phi: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol],
+) -> list[sympy.Expr]:
+    """Assert that laws returned by conslaws are a basis of the span of ``expected``.
+
+    Each returned law must be conserved by the fields ∇φ_i (checked here with
+    sympy), the laws must be linearly independent, and their span must equal
+    that of the independently derived ``expected`` laws.  Returns the laws in
+    plain (assumption-free) symbols.
+    """
+    laws = [plain(h) for h in returned]
+    broken = [h for h in laws if not sympy_is_conserved(h, phi, symbols)]
+    if broken:
+        raise AssertionError(f"not conserved: {broken[0]}")
+    if span_rank(laws, symbols) != len(laws):
+        raise AssertionError(f"the {len(laws)} laws are linearly dependent")
+    if not same_span(laws, expected, symbols):
+        raise AssertionError(f"span of {laws} differs from span of {list(expected)}")
+    return laws
 
 
 def reference_polynomial_laws(
