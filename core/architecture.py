@@ -32,7 +32,6 @@ __all__ = [
     "Option",
     "parse_flag",
     "parse_positive_int",
-    "parse_text",
     "parse_widths",
 ]
 
@@ -183,13 +182,6 @@ def parse_flag(value: Any, flag: str) -> bool:
     """A switch: accepts booleans only."""
     if not isinstance(value, bool):
         raise InvalidOptionError(f"{flag}: is a switch and takes no value (got {value!r})")
-    return value
-
-
-def parse_text(value: Any, flag: str) -> str:
-    """A non-empty string."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidOptionError(f"{flag}: expected a non-empty string")
     return value
 
 

@@ -41,7 +41,6 @@ from conslaws.core.errors import InvalidGraphError
 from conslaws.core.polynomials import Number, PolynomialRing
 
 __all__ = [
-    "GATED_KINDS",
     "NODE_KINDS",
     "GatedExpansion",
     "activation_pattern",
@@ -53,8 +52,6 @@ __all__ = [
 
 #: Node kinds the gated view understands.
 NODE_KINDS = frozenset({"input", "bias", "linear", "relu", "maxpool"})
-#: Kinds whose output (relu) or incoming edges (maxpool) carry gate variables.
-GATED_KINDS = frozenset({"relu", "maxpool"})
 
 
 def validate_graph(graph: nx.DiGraph) -> None:
