@@ -75,6 +75,11 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
     group.add_argument("--mode", default="phi", choices=["phi", "data"],
                        help="phi: fields from the parameterization (default); data: sampled")
     if command == "count":
+        group.add_argument("--engine", default="auto", choices=["auto", "fields", "probes"],
+                           help="fields: list the generating fields (a network's paths) and "
+                                "bracket them; probes: gated forward passes mod a prime below "
+                                "2**22, no path listing (networks of 10^4 parameters); auto "
+                                "(default): probes for networks of more than 20,000 paths")
         group.add_argument("--certify-degree", type=_int_arg("--certify-degree"), metavar="K",
                            help="highest degree of the laws sought to certify the count "
                                 "(default 2, 3 for momentum flows; 0 skips the search)")
@@ -310,7 +315,7 @@ def count_from_arguments(argv: Sequence[str]) -> Any:
         raise InvalidOptionError(f"bad arguments: {' '.join(argv)}") from None
     return count(args.architecture, backend=args.backend, seed=args.seed, point=args.point,
                  mode=args.mode, modulus=args.modulus, tolerance=args.tolerance,
-                 certify_degree=args.certify_degree, flow=args.flow,
+                 certify_degree=args.certify_degree, flow=args.flow, engine=args.engine,
                  flow_options=_flow_options(args), **_architecture_options(args))
 
 
@@ -358,7 +363,7 @@ def _run(args: argparse.Namespace) -> str:
     result: Any
     if args.command == "count":
         result = count(args.architecture, certify_degree=args.certify_degree,
-                       tolerance=args.tolerance, **common, **options)
+                       tolerance=args.tolerance, engine=args.engine, **common, **options)
     else:
         if args.tolerance is not None:
             raise ConslawsError("--tolerance applies to counts only")

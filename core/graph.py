@@ -44,6 +44,7 @@ __all__ = [
     "NODE_KINDS",
     "GatedExpansion",
     "activation_pattern",
+    "count_paths",
     "expand_graph",
     "phi_from_graph",
     "sum_polynomials",
@@ -81,6 +82,13 @@ def validate_graph(graph: nx.DiGraph) -> None:
     for node in graph.graph["outputs"]:
         if node not in graph:
             raise InvalidGraphError(f"output {node!r} is not a node")
+    listed = set(graph.graph["inputs"])
+    for node in listed:
+        if node not in graph or graph.nodes[node].get("kind") != "input":
+            raise InvalidGraphError(f"listed input {node!r} is not an input node")
+    for node, kind in graph.nodes(data="kind"):
+        if kind == "input" and node not in listed:
+            raise InvalidGraphError(f"input node {node!r} is not listed in 'inputs'")
 
 
 @dataclass
@@ -130,6 +138,26 @@ def sum_polynomials(ring: PolynomialRing, polys: Sequence[Any]) -> Any:
             paired.append(items[-1])
         items = paired
     return items[0]
+
+
+def count_paths(graph: nx.DiGraph) -> int:
+    """Number of paths from a source (input or bias node) to an output.
+
+    It bounds the number of components of φ, i.e. what :func:`expand_graph`
+    would list; counted by dynamic programming, without listing them.
+
+    Examples
+    --------
+    >>> from conslaws.architectures.layered import layered_graph
+    >>> count_paths(layered_graph((3, 4, 2), hidden_kind="relu", bias=True))
+    32
+    """
+    validate_graph(graph)
+    paths: dict[Hashable, int] = {}
+    for node in nx.topological_sort(graph):
+        source = graph.nodes[node]["kind"] in ("input", "bias")
+        paths[node] = int(source) + sum(paths[u] for u in graph.predecessors(node))
+    return sum(paths[node] for node in graph.graph["outputs"])
 
 
 def edge_gate(graph_size: int, source: int, target: int) -> int:

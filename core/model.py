@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -29,7 +28,6 @@ from conslaws.core.polynomials import PolynomialRing
 __all__ = ["Model"]
 
 
-@dataclass(frozen=True, eq=False)
 class Model:
     """Parameters and generating vector fields of one training flow.
 
@@ -53,16 +51,72 @@ class Model:
     layers : tuple of int or None
         The layer (from 1) of each parameter, when the architecture numbers
         them (``--mirror-layers`` uses it).
+    graph : networkx.DiGraph or None
+        The network graph of graph-built models.
+
+    Notes
+    -----
+    A graph-built model expands its paths (``phi``, ``generators``,
+    ``expansion``) only when one of them is first used: a network with 10^4
+    parameters has far too many paths to list, and the probe engine
+    (:mod:`conslaws.core.probes`) works from the graph alone.
     """
 
-    name: str
-    ring: PolynomialRing
-    generators: tuple[VectorField, ...]
-    phi: tuple[Any, ...] | None = None
-    architecture: str = "custom"
-    options: Mapping[str, Any] = field(default_factory=dict)
-    expansion: Any = None
-    layers: tuple[int, ...] | None = None
+    def __init__(
+        self,
+        name: str,
+        ring: PolynomialRing,
+        generators: tuple[VectorField, ...] | None = None,
+        phi: tuple[Any, ...] | None = None,
+        architecture: str = "custom",
+        options: Mapping[str, Any] | None = None,
+        expansion: Any = None,
+        layers: tuple[int, ...] | None = None,
+        graph: Any = None,
+    ) -> None:
+        if generators is None and graph is None:
+            raise ValueError("a Model needs generating fields or a network graph")
+        self.name = name
+        self.ring = ring
+        self.architecture = architecture
+        self.options: Mapping[str, Any] = dict(options or {})
+        self.layers = layers
+        self.graph = graph
+        self._generators = generators
+        self._phi = phi
+        self._expansion = expansion
+
+    def _expand(self) -> None:
+        """Expand the graph's paths into φ and its gradient fields (once)."""
+        from conslaws.core.graph import expand_graph
+
+        expansion = expand_graph(self.graph)
+        kept = [p for p in expansion.phi if p.total_degree() > 0]
+        self._expansion = expansion
+        self._phi = tuple(kept)
+        self._generators = _gradients(self.ring, kept)
+
+    @property
+    def generators(self) -> tuple[VectorField, ...]:
+        """The generating fields (a graph model lists its paths on first use)."""
+        if self._generators is None:
+            self._expand()
+        assert self._generators is not None
+        return self._generators
+
+    @property
+    def phi(self) -> tuple[Any, ...] | None:
+        """The parameterization φ, when the fields are its gradients."""
+        if self._generators is None:
+            self._expand()
+        return self._phi
+
+    @property
+    def expansion(self) -> Any:
+        """The gated expansion of a graph model (None for other models)."""
+        if self.graph is not None and self._expansion is None:
+            self._expand()
+        return self._expansion
 
     @classmethod
     def from_phi(
@@ -83,10 +137,8 @@ class Model:
         ring = ring or PolynomialRing(names)
         polys = [p if _is_flint_poly(p) else ring.from_sympy(p) for p in phi]
         kept = [p for p in polys if p.total_degree() > 0]
-        generators = tuple(
-            VectorField.gradient(ring, p, label=f"∇φ_{i + 1}") for i, p in enumerate(kept)
-        )
-        return cls(name, ring, generators, tuple(kept), architecture, dict(options or {}))
+        return cls(name, ring, _gradients(ring, kept), tuple(kept), architecture,
+                   dict(options or {}))
 
     @classmethod
     def from_graph(
@@ -101,16 +153,13 @@ class Model:
 
         See :mod:`conslaws.core.graph` for the graph format.
         """
-        from conslaws.core.graph import expand_graph
+        from conslaws.core.graph import validate_graph
 
-        expansion = expand_graph(graph)
-        model = cls.from_phi(
-            expansion.ring.names, expansion.phi, name=name, architecture=architecture,
-            options=options, ring=expansion.ring,
-        )
+        validate_graph(graph)
+        ring = PolynomialRing(list(graph.graph["parameters"]))
         layer_of = graph.graph.get("layers")
-        layers = tuple(layer_of[name] for name in model.parameter_names) if layer_of else None
-        return replace(model, expansion=expansion, layers=layers)
+        layers = tuple(layer_of[n] for n in ring.names) if layer_of else None
+        return cls(name, ring, None, None, architecture, options, layers=layers, graph=graph)
 
     @classmethod
     def from_fields(
@@ -170,6 +219,10 @@ class Model:
             f"Model({self.name!r}, D={self.dimension}, "
             f"{len(self.generators)} generating fields)"
         )
+
+
+def _gradients(ring: PolynomialRing, phi: Sequence[Any]) -> tuple[VectorField, ...]:
+    return tuple(VectorField.gradient(ring, p, label=f"∇φ_{i + 1}") for i, p in enumerate(phi))
 
 
 def _is_flint_poly(obj: Any) -> bool:

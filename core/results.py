@@ -15,7 +15,19 @@ from typing import Any
 
 import sympy
 
-__all__ = ["CountResult", "LawsResult"]
+__all__ = ["CountResult", "LawsResult", "laws_phrase"]
+
+
+def laws_phrase(number: int, kind: str = "") -> str:
+    """``1 law``, ``3 independent polynomial laws``.
+
+    Examples
+    --------
+    >>> laws_phrase(1), laws_phrase(3, "independent")
+    ('1 law', '3 independent laws')
+    """
+    words = f"{kind} law" if kind else "law"
+    return f"{number} {words}{'' if number == 1 else 's'}"
 
 
 def _names_preview(names: tuple[str, ...], limit: int = 6) -> str:
@@ -57,6 +69,7 @@ class CountResult:
     timings: dict[str, float] = field(default_factory=dict)
     data_samples: int = 0
     activation_patterns: dict[str, int] = field(default_factory=dict)
+    engine: str = "fields"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the fields of cli.md (and a few more)."""
@@ -82,6 +95,7 @@ class CountResult:
             "verified_degree": self.verified_degree,
             "backend": self.backend,
             "backend_details": self.backend_details,
+            "engine": self.engine,
             "seed": self.seed,
             "point": self.point,
             "seconds": round(self.seconds, 6),

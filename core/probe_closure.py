@@ -1,0 +1,142 @@
+"""Trace of the Lie algebra of a network from random gated-pass probes.
+
+theory.md section 2.4: the engine for networks too large to list their paths.
+
+* Level 0: K₀ probe gradients ∇F_k(θ*) (:mod:`conslaws.core.probes`), each
+  an exact element of W_0 at θ*.
+* Level 1, only when level 0 falls short of the target: brackets
+  [∇F, ∇G](θ*) of fresh probe pairs, each an exact element of W_1, stacked
+  under the independent level-0 rows.
+* Ranks mod a prime below 2**22 (:func:`conslaws.core.modrank.modular_rank`).
+
+Every row is the image mod p of an exact vector of the trace, so every rank
+reported is a proved lower bound of the trace's dimension; random draws only
+decide how likely it is to be the generic one.  The target (``D`` minus the
+laws already proved) tells when to stop: a rank reaching it is exact.
+
+Measured (2-core machine): relu 20,20,20,10 (D = 1,000, 80,000 paths) in
+1.3 s, where listing the paths took 200 s; relu 64,64,64,32,10 --bias
+(D = 10,720) in about 2 minutes, nearly all of it the 10^4 x 10^4 rank.
+
+Examples
+--------
+>>> from conslaws.core.api import build_model
+>>> model = build_model("relu", widths="3,4,2")       # D = 20, 4 hidden neurons
+>>> point = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4]
+>>> closure = probe_closure(model.graph, point, seed=1, target=16)
+>>> closure.trace_dimensions
+[16]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import networkx as nx
+import numpy as np
+
+from conslaws.core.closure import Closure
+from conslaws.core.modrank import PROBE_PRIME, modular_rank
+from conslaws.core.polynomials import Number
+from conslaws.core.probes import ModularNetwork, Probes
+from conslaws.core.progress import progress_bar
+
+__all__ = ["PROBE_MARGIN", "probe_closure"]
+
+#: Probes beyond the rank sought: each extra one makes a rank deficit caused
+#: by unlucky draws about p times less likely.
+PROBE_MARGIN = 8
+
+#: Probes per batched pass (columns of the int64 work arrays).
+PROBE_BATCH = 512
+
+
+def probe_closure(
+    graph: nx.DiGraph,
+    point: Sequence[Number],
+    *,
+    seed: int = 0,
+    target: int | None = None,
+    modulus: int = PROBE_PRIME,
+    progress: bool = False,
+) -> Closure:
+    """Lower bounds of the trace dimensions of W_0 and W_1 from probes.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        The network (format of :mod:`conslaws.core.graph`).
+    point : sequence of int
+        The point θ*; integers (they are reduced mod ``modulus``).
+    seed : int
+        Seed of the probes.
+    target : int, optional
+        The rank at which to stop (D minus the laws already proved); default D.
+    modulus : int
+        A prime below 2**22.
+    progress : bool
+        Progress bars on stderr.
+
+    Returns
+    -------
+    Closure
+        ``trace_dimensions`` holds the rank reached at level 0, then at
+        level 1 when it was needed; ``frames`` and ``frame_rows`` are empty.
+    """
+    start = time.perf_counter()
+    network = ModularNetwork(graph, modulus)
+    size = network.dimension
+    goal = size if target is None else min(target, size)
+    theta = np.array([int(v) for v in point], dtype=np.int64) % modulus
+    rng = np.random.default_rng(seed)
+    closure = Closure(dimension=size)
+    level0 = network.draw(rng, goal + PROBE_MARGIN)
+    rows = _rows(size, level0.count,
+                 (network.gradient_rows(theta, _columns(level0, chunk))
+                  for chunk in _chunks(level0.count)), progress, "level 0 probes")
+    echelon = modular_rank(rows, modulus, overwrite=True, progress=progress)
+    del rows
+    rank = echelon.rank
+    closure.trace_dimensions.append(rank)
+    if 0 < rank < goal:
+        kept = _columns(level0, np.array(echelon.pivot_rows))
+        first = network.draw(rng, goal - rank + PROBE_MARGIN)
+        second = network.draw(rng, first.count)
+        parts = [network.gradient_rows(theta, _columns(kept, chunk))
+                 for chunk in _chunks(kept.count)]
+        parts += [network.bracket_rows(theta, _columns(first, chunk), _columns(second, chunk))
+                  for chunk in _chunks(first.count)]
+        closure.brackets_evaluated = first.count
+        rows = _rows(size, kept.count + first.count, iter(parts), progress, "level 1 probes")
+        rank = modular_rank(rows, modulus, overwrite=True, progress=progress).rank
+        closure.trace_dimensions.append(rank)
+    closure.generic_trace_dimensions = list(closure.trace_dimensions)
+    closure.seconds = time.perf_counter() - start
+    return closure
+
+
+def _chunks(count: int) -> list[np.ndarray]:
+    return [np.arange(s, min(s + PROBE_BATCH, count)) for s in range(0, count, PROBE_BATCH)]
+
+
+def _columns(probes: Probes, index: np.ndarray) -> Probes:
+    """The probes at the given column indices."""
+    return Probes(
+        inputs=probes.inputs[:, index],
+        outputs=probes.outputs[:, index],
+        node_gates={i: g[index] for i, g in probes.node_gates.items()},
+        edge_gates={i: g[:, index] for i, g in probes.edge_gates.items()},
+    )
+
+
+def _rows(size: int, count: int, blocks: Iterator[np.ndarray], progress: bool,
+          description: str) -> np.ndarray:
+    """Stack row blocks into one float64 matrix, filled in place (no copies)."""
+    matrix = np.empty((count, size))
+    filled = 0
+    total = (count + PROBE_BATCH - 1) // PROBE_BATCH
+    for block in progress_bar(blocks, description, progress, total=total, minimum=4):
+        matrix[filled:filled + block.shape[0]] = block
+        filled += block.shape[0]
+    return matrix

@@ -1,0 +1,129 @@
+"""Diagonal quadratic laws of a network graph, found and proved without paths.
+
+A law ``h = Σ_j a_j θ_j²`` is conserved iff the field ``v = (a_j θ_j)_j`` is
+orthogonal to every ∇φ_key, i.e. ``v · ∇φ_key = 0``.  Every φ_key is a sum of
+path monomials Π_{e ∈ path} θ_{s(e)} (constant edges contribute 1), and
+``v · ∇`` multiplies a monomial by the sum of ``a_{s(e)}`` over the path's
+edges.  So h is conserved as soon as every path from a source (an input or a
+bias node) to an output has edge sum 0 (and the condition is necessary when
+distinct paths give distinct monomials).
+
+Path sums are settled by *potentials* on nodes instead of by listing paths.
+On the live subgraph (nodes on some source-to-output path), every path sum is
+0 exactly when there is a potential P with P = 0 on sources and outputs and
+``a_{s(e)} = P(head) - P(tail)`` on every edge (constant edges: P(head) =
+P(tail)).  Proof: given P, a path's sum telescopes to P(output) - P(source) =
+0.  Conversely, if all path sums vanish, two paths from sources to a live
+node v have equal sums (extend both by one path from v to an output), and
+that common sum is a potential.  A parameter on several edges (weight
+sharing) ties their potential differences; that is a small linear system on
+the nodes, solved exactly over Z.  Parameters on no live edge do not enter
+φ, and θ_j² is a law for each of them.
+
+For a ReLU network the potentials are the per-neuron rescalings of theory.md
+section 5; a max-pool unit takes the potential of all its inputs, so a
+window rescales together.
+
+Examples
+--------
+One ReLU neuron u·relu(v·x): the law is v² - u².
+
+>>> import networkx as nx
+>>> g = nx.DiGraph(parameters=["v", "u"], inputs=["x"], outputs=["y"])
+>>> g.add_node("x", kind="input"); g.add_node("h", kind="relu"); g.add_node("y", kind="linear")
+>>> g.add_edge("x", "h", param="v"); g.add_edge("h", "y", param="u")
+>>> rescaling_laws(g)
+[[1, -1]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import flint
+import networkx as nx
+
+from conslaws.core.graph import validate_graph
+
+__all__ = ["rescaling_laws"]
+
+
+def rescaling_laws(graph: nx.DiGraph) -> list[list[int]]:
+    """Coefficient vectors a of a basis of the diagonal quadratic laws Σ a_j θ_j².
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        A network in the format of :mod:`conslaws.core.graph`.
+
+    Returns
+    -------
+    list of list of int
+        One integer vector per law, indexed like ``graph.graph["parameters"]``;
+        the vectors are linearly independent.
+    """
+    validate_graph(graph)
+    parameters = list(graph.graph["parameters"])
+    slot = {name: j for j, name in enumerate(parameters)}
+    sources = {n for n, kind in graph.nodes(data="kind") if kind in ("input", "bias")}
+    outputs = set(graph.graph["outputs"])
+    reached = set(sources).union(*(nx.descendants(graph, s) for s in sources))
+    reaching = set(outputs).union(*(nx.ancestors(graph, o) for o in outputs))
+    live = reached & reaching
+    free_nodes = sorted((n for n in live if n not in sources and n not in outputs), key=str)
+    column = {node: i for i, node in enumerate(free_nodes)}
+    edges_of: dict[int, list[tuple[Hashable, Hashable]]] = {}
+    equations: list[dict[int, int]] = []
+    for u, v, param in graph.edges(data="param"):
+        if u not in live or v not in live:
+            continue
+        if param is None:
+            equations.append(_difference(column, u, v))
+        else:
+            edges_of.setdefault(slot[param], []).append((u, v))
+    for edges in edges_of.values():
+        first = _difference(column, *edges[0])
+        for other in edges[1:]:
+            equation = _difference(column, *other)
+            for c, value in first.items():
+                equation[c] = equation.get(c, 0) - value
+            equations.append(equation)
+    basis = _kernel(equations, len(free_nodes))
+    laws: list[list[int]] = []
+    for potential in basis:
+        values = dict(zip(free_nodes, potential, strict=True))
+        vector = [0] * len(parameters)
+        for j, edges in edges_of.items():
+            u, v = edges[0]
+            vector[j] = values.get(v, 0) - values.get(u, 0)
+        if any(vector):
+            laws.append(vector)
+    for j in range(len(parameters)):
+        if j not in edges_of:
+            laws.append([int(i == j) for i in range(len(parameters))])
+    return laws
+
+
+def _difference(column: dict[Hashable, int], tail: Hashable, head: Hashable) -> dict[int, int]:
+    """P(head) - P(tail) as a sparse row (sources and outputs have P = 0)."""
+    row: dict[int, int] = {}
+    if head in column:
+        row[column[head]] = 1
+    if tail in column:
+        row[column[tail]] = row.get(column[tail], 0) - 1
+    return {c: value for c, value in row.items() if value}
+
+
+def _kernel(equations: Sequence[dict[int, int]], size: int) -> list[list[int]]:
+    """An integer basis of {P : every equation vanishes at P}."""
+    rows = [dict(r) for r in {tuple(sorted(e.items())) for e in equations if e}]
+    if size == 0:
+        return []
+    if not rows:
+        return [[int(i == j) for i in range(size)] for j in range(size)]
+    matrix = flint.fmpz_mat(len(rows), size)
+    for r, equation in enumerate(rows):
+        for c, value in equation.items():
+            matrix[r, c] = value
+    null, nullity = matrix.nullspace()
+    return [[int(null[i, j]) for i in range(size)] for j in range(nullity)]
