@@ -1,36 +1,58 @@
 """Counts of larger networks (modular backend), with wall time and peak memory.
 
-    python benchmarks/large.py
+    python benchmarks/large.py            # every case
+    python benchmarks/large.py --quick    # skip the 10,000-parameter network
+
+Each case runs in a fresh interpreter (``conslaws count ... --json``), so the
+wall time includes start-up and the peak memory is that case's alone.
 """
 
 from __future__ import annotations
 
-import resource
+import json
+import subprocess
+import sys
 import time
 
-import conslaws.core as cl
-
-CASES = [
-    ("relu", {"widths": (9, 9, 8, 8, 8), "bias": True}),
-    ("relu", {"widths": (8, 8, 8, 9, 9), "bias": True}),
-    ("linear", {"widths": (5, 4, 4, 5, 5)}),
-    ("conv", {"channels": (3, 4, 3), "kernels": (3, 3), "length": 8}),
-    ("relu", {"widths": (16, 16, 16, 8)}),
+# (arguments of `conslaws count`, skipped by --quick)
+CASES: list[tuple[str, bool]] = [
+    ("relu --widths 9,9,8,8,8 --bias --engine fields", False),
+    ("relu --widths 9,9,8,8,8 --bias", False),
+    ("linear --widths 5,4,4,5,5", False),
+    ("conv --channels 3,4,3 --kernels 3,3 --length 8", False),
+    ("relu --widths 16,16,16,8", False),
+    ("relu --widths 20,20,20,10", False),
+    ("relu --widths 32,32,32,32,10 --bias", False),
+    ("relu --widths 64,64,64,32,10 --bias", True),
 ]
+
+RUNNER = """
+import json, resource, sys
+from conslaws.core.cli import run_count
+result = run_count(sys.argv[1:]).to_dict()
+result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
+"""
 
 
 def main() -> None:
-    print("| model | D | laws | certified | closure (s) | law search (s) | wall (s) |")
-    print("|---|---|---|---|---|---|---|")
-    for arch, options in CASES:
+    quick = "--quick" in sys.argv[1:]
+    print("| model | engine | D | laws | certified | closure (s) | law search (s) | wall (s) "
+          "| peak memory (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for args, heavy in CASES:
+        if heavy and quick:
+            continue
         start = time.perf_counter()
-        result = cl.count(arch, seed=0, **options)
+        out = subprocess.run([sys.executable, "-c", RUNNER, *args.split(), "--seed", "0"],
+                             check=True, capture_output=True, text=True).stdout
         wall = time.perf_counter() - start
-        print(f"| {result.model} | {result.parameters} | {result.laws} | {result.certified} | "
-              f"{result.timings.get('closure', 0):.1f} | {result.timings.get('law_search', 0):.1f}"
-              f" | {wall:.1f} |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak memory: {peak:.0f} MB")
+        r = json.loads(out)
+        timings = r["timings"]
+        print(f"| {r['model']} | {r['engine']} | {r['parameters']} | {r['laws']} | "
+              f"{r['certified']} | {timings.get('closure', 0):.1f} | "
+              f"{timings.get('law_search', 0):.1f} | {wall:.1f} | {r['peak_mb']:.0f} |",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.graph import count_paths
 from conslaws.core.model import Model
 from conslaws.core.probe_count import count_by_probes
+from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.point import as_point, parse_point
 from conslaws.core.polynomials import Number
 from conslaws.core.registry import architectures, backends, flows
@@ -206,7 +207,8 @@ def count(
         forward passes mod a prime below 2**22 and proves the network's
         diagonal quadratic laws from node potentials, without listing paths
         (graph models, gradient flow, modular backend).  ``"auto"`` uses probes
-        for graph models with more than ``PATH_LIMIT`` paths.
+        for graph models with more than ``PATH_LIMIT`` paths (unless a modulus
+        of 2**22 or more is asked for).
     **options
         Options of the architecture (``widths=...``).
 
@@ -223,9 +225,12 @@ def count(
         certify_degree = dynamics.certify_degree
     seed_used = _seed(seed, point)
     rng = random.Random(seed_used)
-    if _use_probes(engine, model, dynamics, mode, backend):
+    if _use_probes(engine, model, dynamics, mode, backend, modulus):
+        if tolerance is not None:
+            raise InvalidOptionError("--tolerance applies to the float backend only")
         return count_by_probes(model, dynamics, seed=seed_used, rng=rng, point=point,
-                               modulus=modulus, progress=progress, start=start)
+                               modulus=modulus, progress=progress, start=start,
+                               certify_degree=certify_degree)
     engine = make_backend(backend, modulus=modulus, tolerance=tolerance)
     size = model.dimension
     timings: dict[str, float] = {}
@@ -312,7 +317,7 @@ def count(
 
 
 def _use_probes(engine: str, model: Model, flow: Flow, mode: str,
-                backend: str | Backend) -> bool:
+                backend: str | Backend, modulus: int | None) -> bool:
     """Whether ``count`` should run the probe engine."""
     if engine not in ENGINES:
         raise InvalidOptionError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -327,7 +332,9 @@ def _use_probes(engine: str, model: Model, flow: Flow, mode: str,
         if name != "modular":
             raise InvalidOptionError("--engine probes computes mod a prime: use --backend modular")
         return True
-    return suitable and name == "modular" and count_paths(model.graph) > PATH_LIMIT
+    small_prime = modulus is None or modulus < MAX_PROBE_MODULUS
+    return (suitable and name == "modular" and small_prime
+            and count_paths(model.graph) > PATH_LIMIT)
 
 
 def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine: Backend,

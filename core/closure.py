@@ -37,8 +37,9 @@ backend; relu 9,9,8,8,8 --bias has D = 306, 46,656 generators, frame 281):
 * Levels with more than PAIR_LIMIT_FACTOR·D frame pairs use random bilinear
   probes (theory.md 2.4) instead of all pairs: on relu 20,20,20,10 (D = 1000,
   460,000 pairs at level 1) the closure went from 155 s to 119 s, nearly all of
-  it now in level 0, which still evaluates all 80,000 generators; gated
-  forward-pass probes are the next step.
+  it in level 0, which evaluates all 80,000 generators.  Networks that large
+  go to the probe engine (:mod:`conslaws.core.probe_closure`), which never
+  lists paths: the same count takes 1 s there.
 
 Examples
 --------

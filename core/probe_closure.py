@@ -51,6 +51,10 @@ PROBE_MARGIN = 8
 #: Probes per batched pass (columns of the int64 work arrays).
 PROBE_BATCH = 512
 
+#: Deepest level probed.  A depth-j bracket costs about 4^j gradient passes
+#: (jets in j variables, two derivatives per bracket).
+MAX_LEVEL = 6
+
 
 def probe_closure(
     graph: nx.DiGraph,
@@ -60,8 +64,9 @@ def probe_closure(
     target: int | None = None,
     modulus: int = PROBE_PRIME,
     progress: bool = False,
+    max_level: int = MAX_LEVEL,
 ) -> Closure:
-    """Lower bounds of the trace dimensions of W_0 and W_1 from probes.
+    """Lower bounds of the trace dimensions of W_0, W_1, ... from probes.
 
     Parameters
     ----------
@@ -77,12 +82,15 @@ def probe_closure(
         A prime below 2**22.
     progress : bool
         Progress bars on stderr.
+    max_level : int
+        Deepest bracket level probed.
 
     Returns
     -------
     Closure
-        ``trace_dimensions`` holds the rank reached at level 0, then at
-        level 1 when it was needed; ``frames`` and ``frame_rows`` are empty.
+        ``trace_dimensions`` holds the rank reached at each level probed:
+        levels stop at the target, when a level adds nothing, or at
+        ``max_level``; ``frames`` and ``frame_rows`` are empty.
     """
     start = time.perf_counter()
     network = ModularNetwork(graph, modulus)
@@ -91,29 +99,44 @@ def probe_closure(
     theta = np.array([int(v) for v in point], dtype=np.int64) % modulus
     rng = np.random.default_rng(seed)
     closure = Closure(dimension=size)
-    level0 = network.draw(rng, goal + PROBE_MARGIN)
-    rows = _rows(size, level0.count,
-                 (network.gradient_rows(theta, _columns(level0, chunk))
-                  for chunk in _chunks(level0.count)), progress, "level 0 probes")
-    echelon = modular_rank(rows, modulus, overwrite=True, progress=progress)
-    del rows
-    rank = echelon.rank
-    closure.trace_dimensions.append(rank)
-    if 0 < rank < goal:
-        kept = _columns(level0, np.array(echelon.pivot_rows))
-        first = network.draw(rng, goal - rank + PROBE_MARGIN)
-        second = network.draw(rng, first.count)
-        parts = [network.gradient_rows(theta, _columns(kept, chunk))
-                 for chunk in _chunks(kept.count)]
-        parts += [network.bracket_rows(theta, _columns(first, chunk), _columns(second, chunk))
-                  for chunk in _chunks(first.count)]
-        closure.brackets_evaluated = first.count
-        rows = _rows(size, kept.count + first.count, iter(parts), progress, "level 1 probes")
-        rank = modular_rank(rows, modulus, overwrite=True, progress=progress).rank
+    # Independent rows found so far, as the probe chains (pivot columns only)
+    # that regenerate them: the elimination overwrites the matrix in place.
+    kept: list[list[Probes]] = []
+    rank = 0
+    for level in range(max_level + 1):
+        count = goal - rank + PROBE_MARGIN
+        chains = [*kept, [network.draw(rng, count) for _ in range(level + 1)]]
+        sizes = [chain[0].count for chain in chains]
+        blocks = (network.nested_bracket_rows(theta, [_columns(p, chunk) for p in chain])
+                  for chain in chains for chunk in _chunks(chain[0].count))
+        rows = _rows(size, sum(sizes), blocks, progress, f"level {level} probes")
+        echelon = modular_rank(rows, modulus, overwrite=True, progress=progress)
+        del rows
+        if level:
+            closure.brackets_evaluated += count
+        grew = echelon.rank > rank
+        rank = echelon.rank
         closure.trace_dimensions.append(rank)
+        if rank >= goal or not grew:
+            break
+        kept = _pivot_chains(chains, sizes, echelon.pivot_rows)
     closure.generic_trace_dimensions = list(closure.trace_dimensions)
     closure.seconds = time.perf_counter() - start
     return closure
+
+
+def _pivot_chains(chains: list[list[Probes]], sizes: list[int],
+                  pivots: list[int]) -> list[list[Probes]]:
+    """The chains restricted to the columns whose rows were pivots."""
+    kept = []
+    offset = 0
+    chosen = np.array(sorted(pivots))
+    for chain, rows in zip(chains, sizes, strict=True):
+        index = chosen[(chosen >= offset) & (chosen < offset + rows)] - offset
+        if index.size:
+            kept.append([_columns(p, index) for p in chain])
+        offset += rows
+    return kept
 
 
 def _chunks(count: int) -> list[np.ndarray]:

@@ -31,6 +31,7 @@ One linear neuron y = u v x: ∇F = w x (v, u).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -75,6 +76,41 @@ class Probes:
     def count(self) -> int:
         """Number of probes K."""
         return int(self.outputs.shape[1])
+
+    def reduced(self, p: int) -> Probes:
+        """The same probes with every value reduced mod p."""
+        return Probes(
+            inputs=np.mod(self.inputs, p), outputs=np.mod(self.outputs, p),
+            node_gates={i: np.mod(g, p) for i, g in self.node_gates.items()},
+            edge_gates={i: np.mod(g, p) for i, g in self.edge_gates.items()},
+        )
+
+
+def jet_multiply(x: IntArray, y: IntArray, p: int) -> IntArray:
+    """Product mod p of two multilinear jets (first axis: 2^m coefficients).
+
+    ``(xy)_S = Σ_{A ⊆ S} x_A y_{S \\ A}``; the other axes broadcast.
+
+    Examples
+    --------
+    >>> a = np.array([2, 3])     # 2 + 3ε
+    >>> b = np.array([5, 7])     # 5 + 7ε
+    >>> jet_multiply(a, b, 101).tolist()   # 10 + (14 + 15)ε
+    [10, 29]
+    """
+    terms = x.shape[0]
+    if terms == 1:
+        return np.asarray(x * y % p)
+    shape = np.broadcast_shapes(x.shape, y.shape)
+    out = np.zeros(shape, dtype=np.int64)
+    for s in range(terms):
+        a = s
+        while True:
+            out[s] += x[a] * y[s ^ a] % p
+            if a == 0:
+                break
+            a = (a - 1) & s
+    return out % p
 
 
 class ModularNetwork:
@@ -138,72 +174,78 @@ class ModularNetwork:
         hessian_times_tangent : array (D, K) or None
             Column k is H_{F_k}(θ) t_k mod p.
         """
+        theta = np.mod(np.asarray(theta, dtype=np.int64), self.modulus)
+        if tangent is None:
+            return self.gradient_jet(theta[None, :, None], probes)[0], None
+        point = np.stack([np.broadcast_to(theta[:, None], tangent.shape), tangent])
+        jet = self.gradient_jet(point, probes)
+        return jet[0], jet[1]
+
+    def gradient_jet(self, point: IntArray, probes: Probes) -> IntArray:
+        """∇F at a truncated multilinear jet point, for every probe.
+
+        A jet in m nilpotent variables ε_0, ..., ε_{m-1} (ε_i² = 0) is an
+        array whose first axis has 2^m entries: entry S holds the coefficient
+        of Π_{i in S} ε_i (S a bit mask).  Passing θ + Σ ε_i t_i returns
+        ∇F + Σ ε_i H_F t_i + ..., so every derivative of ∇F up to order m in
+        the directions t_i comes out of one forward and one backward pass.
+
+        Parameters
+        ----------
+        point : array (2^m, D, K) or (2^m, D, 1)
+            The jet point, per probe or shared.
+        probes : Probes
+            K probes.
+
+        Returns
+        -------
+        array (2^m, D, K)
+            The jet of ∇F_k at the point, mod p.
+        """
         p = self.modulus
-        theta = np.mod(np.asarray(theta, dtype=np.int64), p)
+        point = np.mod(point, p)
+        probes = probes.reduced(p)
+        terms, k = point.shape[0], probes.count
         size = len(self.kind)
-        k = probes.count
-        carry = tangent is not None
-        weights = [np.where(s >= 0, theta[np.maximum(s, 0)], 1) for s in self.slots]
-        value = np.zeros((size, k), dtype=np.int64)
-        value_t = np.zeros((size, k), dtype=np.int64)
+        one = np.zeros((terms, 1, 1), dtype=np.int64)
+        one[0] = 1
+        weights = [np.where((s >= 0)[None, :, None], point[:, np.maximum(s, 0)], one)
+                   for s in self.slots]
+        value = np.zeros((terms, size, k), dtype=np.int64)
         for column, i in enumerate(self.inputs):
-            value[i] = probes.inputs[column]
+            value[0, i] = probes.inputs[column]
         for i, kind in enumerate(self.kind):
             if kind == "bias":
-                value[i] = 1
+                value[0, i] = 1
             if kind in ("input", "bias"):
                 continue
-            source = self._gated(value[self.predecessors[i]], probes, i)
-            pre = weights[i] @ source % p
-            if carry:
-                assert tangent is not None
-                source_t = self._gated(value_t[self.predecessors[i]], probes, i)
-                pre_t = ((self._edge_tangent(tangent, i) * source % p).sum(axis=0)
-                         + weights[i] @ source_t) % p
+            source = self._gated(value[:, self.predecessors[i]], probes, i)
+            pre = jet_multiply(weights[i], source, p).sum(axis=1) % p
             gate = probes.node_gates.get(i)
-            value[i] = pre if gate is None else pre * gate % p
-            if carry:
-                value_t[i] = pre_t if gate is None else pre_t * gate % p
-        adjoint = np.zeros((size, k), dtype=np.int64)
-        adjoint_t = np.zeros((size, k), dtype=np.int64)
+            value[:, i] = pre if gate is None else pre * gate % p
+        adjoint = np.zeros((terms, size, k), dtype=np.int64)
         for column, i in enumerate(self.outputs):
-            adjoint[i] = (adjoint[i] + probes.outputs[column]) % p
-        gradient = np.zeros((self.dimension, k), dtype=np.int64)
-        gradient_t = np.zeros((self.dimension, k), dtype=np.int64) if carry else None
+            adjoint[0, i] = (adjoint[0, i] + probes.outputs[column]) % p
+        gradient = np.zeros((terms, self.dimension, k), dtype=np.int64)
         for i in reversed(range(size)):
             if self.kind[i] in ("input", "bias"):
                 continue
-            gate = probes.node_gates.get(i)
-            delta = adjoint[i] if gate is None else adjoint[i] * gate % p
-            edge_delta = self._gated(np.broadcast_to(delta, (len(self.slots[i]), k)), probes, i)
             preds, slots = self.predecessors[i], self.slots[i]
-            adjoint[preds] = (adjoint[preds] + weights[i][:, None] * edge_delta) % p
+            gate = probes.node_gates.get(i)
+            delta = adjoint[:, i] if gate is None else adjoint[:, i] * gate % p
+            edge_delta = self._gated(
+                np.broadcast_to(delta[:, None, :], (terms, len(slots), k)), probes, i)
+            adjoint[:, preds] = (adjoint[:, preds] + jet_multiply(weights[i], edge_delta, p)) % p
             params = slots >= 0
-            np.add.at(gradient, slots[params], edge_delta[params] * value[preds[params]] % p)
-            if carry:
-                assert tangent is not None and gradient_t is not None
-                delta_t = adjoint_t[i] if gate is None else adjoint_t[i] * gate % p
-                edge_delta_t = self._gated(
-                    np.broadcast_to(delta_t, (len(slots), k)), probes, i)
-                tangent_edges = self._edge_tangent(tangent, i)
-                adjoint_t[preds] = (adjoint_t[preds] + tangent_edges * edge_delta % p
-                                    + weights[i][:, None] * edge_delta_t) % p
-                np.add.at(gradient_t, slots[params],
-                          (edge_delta_t[params] * value[preds[params]] % p
-                           + edge_delta[params] * value_t[preds[params]] % p))
-                gradient_t[slots[params]] %= p
-            gradient[slots[params]] %= p
-        return gradient, gradient_t
+            contribution = jet_multiply(edge_delta[:, params], value[:, preds[params]], p)
+            np.add.at(gradient, (slice(None), slots[params]), contribution)
+            gradient[:, slots[params]] %= p
+        return gradient
 
     def _gated(self, rows: IntArray, probes: Probes, node: int) -> IntArray:
-        """Per-edge values times the node's edge gates (max-pool), mod p."""
+        """Per-edge jets (2^m, in-degree, K) times the node's edge gates (max-pool), mod p."""
         gates = probes.edge_gates.get(node)
         return np.asarray(rows) if gates is None else rows * gates % self.modulus
-
-    def _edge_tangent(self, tangent: IntArray, node: int) -> IntArray:
-        """The tangent's component on each incoming edge's parameter (0 on constant edges)."""
-        slots = self.slots[node]
-        return np.where((slots >= 0)[:, None], tangent[np.maximum(slots, 0)], 0)
 
     def gradient_rows(self, theta: IntArray, probes: Probes) -> IntArray:
         """``∇F_k(θ)`` for every probe, as rows (K, D)."""
@@ -211,9 +253,35 @@ class ModularNetwork:
 
     def bracket_rows(self, theta: IntArray, first: Probes, second: Probes) -> IntArray:
         """``[∇F_k, ∇G_k](θ) = H_G ∇F - H_F ∇G`` for probe pairs, as rows (K, D)."""
-        grad_f, _ = self.passes(theta, first)
-        grad_g, _ = self.passes(theta, second)
-        _, hg_f = self.passes(theta, second, tangent=grad_f)
-        _, hf_g = self.passes(theta, first, tangent=grad_g)
-        assert hg_f is not None and hf_g is not None
-        return ((hg_f - hf_g) % self.modulus).T
+        return self.nested_bracket_rows(theta, [first, second])
+
+    def nested_bracket_rows(self, theta: IntArray, chain: Sequence[Probes]) -> IntArray:
+        """Rows (K, D) of ``[∇F_1, [∇F_2, ..., [∇F_j, ∇F_{j+1}]...]](θ)``.
+
+        ``chain`` holds j + 1 sets of K probes; j = 0 gives the gradients.
+        Left-normed brackets of depth <= j span W_j, so random chains of
+        depth j probe level j.  A bracket's derivative in a direction v is the
+        coefficient of a fresh nilpotent ε at the jet point θ + ε v, so depth j
+        needs jets in j variables (:meth:`gradient_jet`).
+        """
+        theta = np.mod(np.asarray(theta, dtype=np.int64), self.modulus)
+        return self._field(list(chain), theta[None, :, None])[0].T
+
+    def _field(self, chain: list[Probes], point: IntArray) -> IntArray:
+        """The jet of the chain's nested bracket field at a jet point."""
+        if len(chain) == 1:
+            return self.gradient_jet(point, chain[0])
+        head, rest = chain[0], chain[1:]
+        terms = point.shape[0]
+        x = self.gradient_jet(point, head)
+        y = self._field(rest, point)
+        # [X, Y] = DY·X - DX·Y, each derivative read off one order higher.
+        dy_x = self._field(rest, _extend(point, x))[terms:]
+        dx_y = self.gradient_jet(_extend(point, y), head)[terms:]
+        return np.asarray((dy_x - dx_y) % self.modulus)
+
+
+def _extend(point: IntArray, direction: IntArray) -> IntArray:
+    """The jet point ``point + ε direction`` in one more nilpotent variable."""
+    shape = (point.shape[0], point.shape[1], direction.shape[2])
+    return np.concatenate([np.broadcast_to(point, shape), direction])

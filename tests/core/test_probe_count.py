@@ -1,0 +1,349 @@
+"""The probe engine of ``count`` (core/probe_count.py, ``engine=`` in core/api.py).
+
+Expected counts come from the fields engine (which lists every path) when it
+certifies its count, or from theory.md section 5 (deep ReLU: one law per
+hidden neuron); verified laws are re-checked with
+:func:`conslaws.core.laws.is_conserved` and their independence with a flint
+rank over Q at the reported point.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+import flint
+import networkx as nx
+import pytest
+import sympy
+
+import conslaws.core.api as api
+from conslaws.core.api import build_model, count
+from conslaws.core.cli import main
+from conslaws.core.errors import InvalidModulusError, InvalidOptionError, InvalidPointError
+from conslaws.core.laws import is_conserved
+from conslaws.core.model import Model
+from conslaws.core.results import CountResult
+
+CERTIFIED_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("relu", {"widths": "2,3,2", "bias": True}),
+    ("relu", {"widths": "3,4,2"}),
+    ("relu", {"widths": "1,3,1"}),
+    ("relu", {"widths": "2,2,2,2"}),
+    ("conv", {"channels": "1,2,1", "kernels": "2,2", "length": 3}),
+    ("conv", {"channels": "2,2,1", "kernels": "2,1", "length": 3}),
+    ("resnet", {"width": 2, "hidden": 2, "blocks": 1}),
+    ("resnet", {"width": 2, "hidden": 1, "blocks": 2}),
+    ("maxpool", {"input": 3, "hidden": 4, "pool": 2, "output": 2}),
+    ("maxpool", {"input": 2, "hidden": 4, "pool": 2, "stride": 1, "output": 1}),
+]
+
+
+def case_id(value: Any) -> str:
+    return value if isinstance(value, str) else "-".join(str(v) for v in value.values())
+
+
+def point_values(result: CountResult) -> list[Fraction]:
+    return [Fraction(v) for v in result.point]
+
+
+def check_bookkeeping(result: CountResult) -> None:
+    dims = result.trace_dimensions
+    assert dims and all(a <= b for a, b in itertools.pairwise(dims))
+    assert dims[-1] == result.lie_dimension
+    assert result.laws == result.parameters - result.lie_dimension
+    assert result.laws_upper_bound == result.laws
+    assert result.laws_lower_bound <= result.laws_upper_bound
+    assert result.certified == (result.laws_lower_bound == result.laws_upper_bound)
+    assert len(result.verified_laws) == result.laws_lower_bound
+    assert result.engine == "probes"
+    assert result.backend == "modular"
+    assert result.backend_details["engine"] == "probes"
+    assert len(result.point) == result.parameters
+
+
+def check_verified_laws(arch: str, opts: dict[str, Any], result: CountResult) -> None:
+    """Each verified law is conserved (exact), and their gradients are independent
+    over Q at the reported point (so they prove laws_lower_bound laws)."""
+    model = build_model(arch, **opts)
+    laws = result.verified_laws
+    for law in laws:
+        assert isinstance(law, sympy.Expr)
+        assert is_conserved(model, law), law
+    if not laws:
+        return
+    symbols = model.ring.symbols
+    point = dict(zip(symbols, (sympy.Rational(v.numerator, v.denominator)
+                               for v in point_values(result)), strict=True))
+    jacobian = [[sympy.diff(law, s).subs(point) for s in symbols] for law in laws]
+    matrix = flint.fmpq_mat([[flint.fmpq(int(sympy.fraction(x)[0]), int(sympy.fraction(x)[1]))
+                              for x in row] for row in jacobian])
+    assert matrix.rank() == len(laws)
+
+
+@pytest.mark.parametrize(("arch", "opts"), CERTIFIED_CASES, ids=case_id)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_probes_agree_with_certified_fields(arch: str, opts: dict[str, Any], seed: int) -> None:
+    truth = count(arch, seed=seed, engine="fields", **opts)
+    assert truth.certified, "choose a case the fields engine certifies"
+    result = count(arch, seed=seed, engine="probes", **opts)
+    check_bookkeeping(result)
+    assert result.certified
+    assert result.laws == truth.laws
+    assert result.parameters == truth.parameters
+    assert result.lie_dimension == truth.lie_dimension
+    assert result.seed == seed
+    check_verified_laws(arch, opts, result)
+
+
+@pytest.mark.parametrize("widths", [(2, 3, 2), (3, 1, 2), (2, 2, 2, 1)],
+                         ids=lambda w: ",".join(map(str, w)))
+@pytest.mark.parametrize("bias", [False, True])
+def test_relu_closed_form(widths: tuple[int, ...], bias: bool) -> None:
+    """theory.md section 5: deep ReLU, ± bias: one law per hidden neuron."""
+    result = count("relu", seed=3, engine="probes", widths=widths, bias=bias)
+    assert result.certified
+    assert result.laws == sum(widths[1:-1])
+
+
+@pytest.mark.parametrize("widths", ["3,3,3", "2,2,2", "2,3,3,2"])
+def test_linear_is_bracketed_but_not_certified(widths: str) -> None:
+    """Linear networks have non-diagonal quadratic laws the probe engine does
+    not seek: the bounds must still contain the fields engine's certified count."""
+    truth = count("linear", seed=1, engine="fields", widths=widths)
+    assert truth.certified
+    result = count("linear", seed=1, engine="probes", widths=widths)
+    check_bookkeeping(result)
+    assert not result.certified
+    assert result.laws_lower_bound <= truth.laws <= result.laws_upper_bound
+    assert result.laws_lower_bound < truth.laws
+    check_verified_laws("linear", {"widths": widths}, result)
+
+
+def hand_made_graphs() -> list[nx.DiGraph]:
+    """A graph with dead parameters (c into a node that reaches no output, e out
+    of a node no input reaches) and one with a parameter shared across layers."""
+    dead = nx.DiGraph(parameters=["a", "b", "c", "e"], inputs=["x"], outputs=["y"])
+    for node, kind in [("x", "input"), ("h", "relu"), ("y", "linear"), ("d", "linear"),
+                       ("z", "linear")]:
+        dead.add_node(node, kind=kind)
+    for u, v, param in [("x", "h", "a"), ("h", "y", "b"), ("h", "d", "c"), ("z", "y", "e")]:
+        dead.add_edge(u, v, param=param)
+    shared = nx.DiGraph(parameters=["a", "b"], inputs=["x1", "x2"], outputs=["y"])
+    for node, kind in [("x1", "input"), ("x2", "input"), ("one", "bias"), ("h1", "relu"),
+                       ("h2", "relu"), ("y", "linear")]:
+        shared.add_node(node, kind=kind)
+    for u, v, param in [("x1", "h1", "a"), ("x2", "h2", "b"), ("one", "h2", "a"),
+                        ("h1", "y", "b"), ("h2", "y", "a")]:
+        shared.add_edge(u, v, param=param)
+    return [dead, shared]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["dead-parameters", "shared"])
+def test_hand_made_graphs_agree_with_fields(index: int) -> None:
+    model = Model.from_graph(hand_made_graphs()[index])
+    truth = count(model, seed=1, engine="fields")
+    assert truth.certified
+    result = count(model, seed=1, engine="probes")
+    check_bookkeeping(result)
+    # dead: φ = (ab), laws a² - b², c², e² (3 of D = 4); shared: φ = (ab, ab, a²)
+    # has ∇(a²) = (2a, 0) and ∇(ab) = (b, a), independent, so no law.
+    assert result.certified
+    assert result.laws == truth.laws == (3, 0)[index]
+    for law in result.verified_laws:
+        assert is_conserved(model, law)
+
+
+# ---------------------------------------------------------------- given points
+
+
+RELU = {"widths": "2,3,2", "bias": True}       # D = 15, 3 laws (certified by fields)
+
+
+def relu_truth() -> int:
+    truth = count("relu", seed=1, engine="fields", **RELU)
+    assert truth.certified
+    return int(truth.laws)
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+        "3/2,-1,2,7/3,-5,1,1/2,4,-2,3,9/4,-1,2,5,-7/5",
+        [Fraction(3, 2), -1, 2, Fraction(7, 3), -5, 1, Fraction(1, 2), 4, -2, 3,
+         Fraction(9, 4), -1, 2, 5, Fraction(-7, 5)],
+    ],
+    ids=["integers", "rationals", "sequence"],
+)
+def test_given_point(point: str | Sequence[Any]) -> None:
+    result = count("relu", engine="probes", point=point, **RELU)
+    check_bookkeeping(result)
+    expected = point.split(",") if isinstance(point, str) else point
+    assert point_values(result) == [Fraction(v) for v in expected]
+    assert result.laws_lower_bound <= relu_truth() <= result.laws_upper_bound
+    check_verified_laws("relu", RELU, result)
+
+
+def test_given_point_by_name() -> None:
+    names = build_model("relu", **RELU).parameter_names
+    text = ",".join(f"{name}={i + 1}/{i + 2}" for i, name in enumerate(reversed(names)))
+    result = count("relu", engine="probes", point=text, **RELU)
+    values = dict(zip(names, point_values(result), strict=True))
+    assert all(values[name] == Fraction(i + 1, i + 2)
+               for i, name in enumerate(reversed(names)))
+    assert result.laws_lower_bound <= relu_truth() <= result.laws_upper_bound
+
+
+def test_non_generic_point_gives_valid_bounds() -> None:
+    """At θ = 0 every gradient of φ vanishes (each component has degree >= 2), so
+    the trace is 0 and the laws' gradients 2 a ∘ θ vanish: the bounds are 0 and D,
+    not certified, and still contain the truth."""
+    result = count("relu", engine="probes", point=",".join(["0"] * 15), **RELU)
+    check_bookkeeping(result)
+    assert result.lie_dimension == 0
+    assert (result.laws_lower_bound, result.laws_upper_bound) == (0, 15)
+    assert not result.certified
+    # One zero coordinate per hidden neuron's bias only: still valid bounds.
+    names = build_model("relu", **RELU).parameter_names
+    text = ",".join("0" if name.startswith("b") else str(i + 2) for i, name in enumerate(names))
+    result = count("relu", engine="probes", point=text, **RELU)
+    assert result.laws_lower_bound <= relu_truth() <= result.laws_upper_bound
+
+
+def test_point_with_denominator_divisible_by_modulus() -> None:
+    point = "1/101," + ",".join(["1"] * 14)
+    with pytest.raises(InvalidPointError):
+        count("relu", engine="probes", modulus=101, point=point, **RELU)
+
+
+# ---------------------------------------------------------------- moduli
+
+
+@pytest.mark.parametrize("modulus", [3, 5, 101, 4194301])
+def test_small_prime_moduli_give_valid_bounds(modulus: int) -> None:
+    """Any prime gives proved bounds; small ones only make certification less likely."""
+    truth = relu_truth()
+    for seed in (1, 2):
+        result = count("relu", engine="probes", seed=seed, modulus=modulus, **RELU)
+        check_bookkeeping(result)
+        assert result.backend_details["modulus"] == modulus
+        assert result.laws_lower_bound <= truth <= result.laws_upper_bound
+
+
+@pytest.mark.parametrize("modulus", [2**61 - 1, 4194319, 2**22, 91, 2])
+def test_bad_modulus(modulus: int) -> None:
+    """Too large for int64 probe arithmetic (2**61 - 1, the first prime above
+    2**22), or not a usable prime (2**22, 91 = 7 * 13, 2)."""
+    with pytest.raises(InvalidModulusError):
+        count("relu", seed=1, engine="probes", modulus=modulus, **RELU)
+
+
+# ---------------------------------------------------------------- options refused
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"flow": "momentum", "flow_options": {"tau": "1"}},
+        {"mode": "data"},
+        {"backend": "rational"},
+        {"backend": "float"},
+        {"engine": "nope"},
+        {"engine": "Probes"},
+    ],
+    ids=["momentum", "data", "rational", "float", "unknown", "case"],
+)
+def test_invalid_options(extra: dict[str, Any]) -> None:
+    options = {"engine": "probes", **extra}
+    with pytest.raises(InvalidOptionError):
+        count("relu", seed=1, widths="2,2,2", **options)
+
+
+def test_probes_need_a_graph() -> None:
+    with pytest.raises(InvalidOptionError):
+        count("custom", phi="u*v1; u*v2", seed=1, engine="probes")
+
+
+def test_unknown_engine_with_a_non_graph_model() -> None:
+    with pytest.raises(InvalidOptionError):
+        count("custom", phi="u*v1; u*v2", seed=1, engine="nope")
+
+
+# ---------------------------------------------------------------- engine="auto"
+
+
+def test_auto_defaults_to_fields_on_small_models() -> None:
+    result = count("relu", seed=1, widths="2,3,2")
+    assert result.engine == "fields"
+    assert count("relu", seed=1, widths="2,3,2", engine="auto").engine == "fields"
+    assert count("relu", seed=1, widths="2,3,2", engine="fields").engine == "fields"
+
+
+def test_auto_picks_probes_past_the_path_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api, "PATH_LIMIT", 0)
+    result = count("relu", seed=1, widths="2,3,2")
+    assert result.engine == "probes"
+    assert result.certified and result.laws == 3           # one per hidden neuron
+    # Where probes cannot run, auto silently keeps the fields engine.
+    assert count("custom", phi="u*v1; u*v2", seed=1).engine == "fields"
+    assert count("relu", seed=1, widths="2,3,2", backend="rational").engine == "fields"
+    assert count("relu", seed=1, widths="2,3,2", mode="data").engine == "fields"
+    momentum = count("linear", seed=1, widths="2,2", flow="momentum", flow_options={"tau": "1"})
+    assert momentum.engine == "fields"
+
+
+# ---------------------------------------------------------------- command line
+
+
+def run(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``main(argv)`` in-process: (exit status, stdout, stderr)."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:  # argparse exits on usage errors
+        status = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_large_relu_uses_probes(capsys: pytest.CaptureFixture[str]) -> None:
+    """20,20,20,10 has 80,000 paths (> PATH_LIMIT): auto runs probes, and the
+    count is the theory's one law per hidden neuron, 20 + 20 = 40."""
+    status, out, err = run(["count", "relu", "--widths", "20,20,20,10", "--seed", "1", "--json"],
+                           capsys)
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["engine"] == "probes"
+    assert document["certified"] is True
+    assert document["laws"] == 20 + 20
+    assert document["parameters"] == 20 * 20 + 20 * 20 + 20 * 10
+    assert document["laws_lower_bound"] == document["laws_upper_bound"] == 40
+
+
+def test_cli_engine_option(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["count", "relu", "--widths", "2,3,2", "--seed", "1",
+                            "--engine", "probes", "--json"], capsys)
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["engine"] == "probes" and document["laws"] == 3
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["count", "relu", "--widths", "2,2", "--engine", "nope"],
+        ["count", "relu", "--widths", "2,2", "--engine", "probes", "--modulus",
+         str(2**61 - 1)],
+        ["count", "relu", "--widths", "2,2", "--engine", "probes", "--backend", "rational"],
+    ],
+    ids=["unknown", "modulus", "backend"],
+)
+def test_cli_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(argv, capsys)
+    assert status == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("conslaws: error:")
