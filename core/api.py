@@ -25,13 +25,13 @@ from conslaws.core.data_trace import DataTrace, sample_data_trace
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.fields import VectorField
 from conslaws.core.flow import Flow
-from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.graph import count_paths
+from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.model import Model
-from conslaws.core.probe_count import count_by_probes
-from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.point import as_point, parse_point
 from conslaws.core.polynomials import Number
+from conslaws.core.probe_count import count_by_probes
+from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.registry import architectures, backends, flows
 from conslaws.core.results import CountResult, LawsResult, laws_phrase
 
@@ -231,7 +231,7 @@ def count(
         return count_by_probes(model, dynamics, seed=seed_used, rng=rng, point=point,
                                modulus=modulus, progress=progress, start=start,
                                certify_degree=certify_degree)
-    engine = make_backend(backend, modulus=modulus, tolerance=tolerance)
+    arithmetic = make_backend(backend, modulus=modulus, tolerance=tolerance)
     size = model.dimension
     timings: dict[str, float] = {}
     best = None
@@ -242,12 +242,12 @@ def count(
     searched = False
     data: DataTrace | None = None
     for _ in range(tries):
-        theta = _point(model, engine, rng, point, mode)
+        theta = _point(model, arithmetic, rng, point, mode)
         # A given point may be non-generic: frames are then chosen at a random one.
-        chooser = _point(model, engine, rng, None, mode) if point is not None else theta
+        chooser = _point(model, arithmetic, rng, None, mode) if point is not None else theta
         tick = time.perf_counter()
-        generators, trace = _generators(model, theta, engine, rng, mode)
-        closure = lie_closure(generators, theta, engine, progress=progress,
+        generators, trace = _generators(model, theta, arithmetic, rng, mode)
+        closure = lie_closure(generators, theta, arithmetic, progress=progress,
                               selection_point=chooser if point is not None else None)
         timings["closure"] = timings.get("closure", 0.0) + time.perf_counter() - tick
         if best is None or closure.lie_dimension > best[0].lie_dimension:
@@ -260,22 +260,22 @@ def count(
             # they hold for every data set (whatever the mode and backend).
             tick = time.perf_counter()
             search = find_polynomial_laws(
-                model, certify_degree, point=chooser, backend=engine,
+                model, certify_degree, point=chooser, backend=arithmetic,
                 frame=closure.frames[0] if mode == "phi" else None, progress=progress)
             verified = search.laws
             timings["law_search"] = time.perf_counter() - tick
-            exact = engine if engine.exact else make_backend("modular")
+            exact = arithmetic if arithmetic.exact else make_backend("modular")
             independent = independent_laws(verified, chooser, exact)
             searched = True
-        if len(independent) == upper or not engine.exact:
+        if len(independent) == upper or not arithmetic.exact:
             break
     assert best is not None
     closure, theta = best
     lie = closure.lie_dimension
     lower = len(independent)
-    upper = size - lie if engine.exact else size
-    certified = engine.exact and lower == upper
-    statement = _statement(size, lie, lower, upper, certify_degree, engine, certified)
+    upper = size - lie if arithmetic.exact else size
+    certified = arithmetic.exact and lower == upper
+    statement = _statement(size, lie, lower, upper, certify_degree, arithmetic, certified)
     if closure.generic_trace_dimensions[-1] > lie:
         statement += (
             f" The given point is not generic: the rank there ({lie}) is below the rank at "
@@ -300,8 +300,8 @@ def count(
         certified=certified,
         laws_lower_bound=lower,
         laws_upper_bound=upper,
-        backend=engine.name,
-        backend_details=engine.describe(),
+        backend=arithmetic.name,
+        backend_details=arithmetic.describe(),
         seed=seed_used,
         seconds=time.perf_counter() - start,
         statement=statement,

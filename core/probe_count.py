@@ -4,19 +4,20 @@ The certificate of theory.md section 2.2 from two path-free halves:
 
 * lower bound of the Lie dimension: the exact rank mod p of probe vectors of
   the trace (:func:`conslaws.core.probe_closure.probe_closure`);
-* lower bound of the number of laws: the diagonal quadratic laws proved by
-  node potentials (:func:`conslaws.core.rescaling.rescaling_laws`), counted
-  as functionally independent by the rank mod p of their gradients
-  ``2 a ∘ θ*`` at the point.
+* lower bound of the number of laws: the quadratic laws proved from the
+  graph's structure, neuron rescalings by node potentials and mixings of
+  interchangeable linear units (:mod:`conslaws.core.rescaling`), counted as
+  functionally independent by the rank mod p of their gradients at the
+  point.
 
 When D minus the first equals the second the count is proved.
 
 Examples
 --------
 >>> from conslaws.core.api import count
->>> result = count("relu", widths="3,4,2", engine="probes", seed=1)
+>>> result = count("relu", widths="3,4,2", engine="probes", seed=1)   # 4 hidden neurons
 >>> result.laws, result.certified, result.backend_details["engine"]
-(2, True, 'probes')
+(4, True, 'probes')
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from conslaws.core.modrank import PROBE_PRIME, modular_rank
 from conslaws.core.point import as_point, parse_point
 from conslaws.core.probe_closure import probe_closure
 from conslaws.core.probes import MAX_PROBE_MODULUS
-from conslaws.core.rescaling import rescaling_laws
+from conslaws.core.rescaling import QuadraticLaw, mixing_laws, rescaling_laws
 from conslaws.core.results import CountResult, laws_phrase
 
 __all__ = ["count_by_probes"]
@@ -84,7 +85,7 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     size = model.dimension
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    laws = rescaling_laws(model.graph) if certify_degree >= 2 else []
+    laws = _structural_laws(model) if certify_degree >= 2 else []
     timings["law_search"] = time.perf_counter() - tick
     best_lie, best_closure, best_theta = -1, None, None
     chosen: list[int] = []
@@ -106,7 +107,7 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     lower, upper = len(chosen), size - best_lie
     certified = lower == upper
     symbols = model.ring.symbols
-    verified = [sympy.Add(*(c * symbols[j] ** 2 for j, c in enumerate(laws[i]) if c))
+    verified = [sympy.Add(*(c * symbols[a] * symbols[b] for a, b, c in laws[i]))
                 for i in chosen]
     return CountResult(
         architecture=model.architecture,
@@ -161,15 +162,26 @@ def _residue(value: Any, p: int) -> int:
     if value.denominator % p == 0:
         raise InvalidPointError(
             f"the point has a denominator divisible by the modulus {p}; use --engine fields")
-    return value.numerator * pow(value.denominator, -1, p) % p
+    return int(value.numerator * pow(value.denominator, -1, p) % p)
 
 
-def _independent(laws: list[list[int]], residues: Sequence[int], p: int) -> list[int]:
-    """Indices of laws whose gradients 2 a ∘ θ* are independent mod p."""
+def _structural_laws(model: Model) -> list[QuadraticLaw]:
+    """Rescaling and mixing laws of the model's graph, as quadratic terms."""
+    diagonal = [[(j, j, c) for j, c in enumerate(a) if c] for a in rescaling_laws(model.graph)]
+    return diagonal + mixing_laws(model.graph)
+
+
+def _independent(laws: list[QuadraticLaw], residues: Sequence[int], p: int) -> list[int]:
+    """Indices of laws whose gradients at θ* are independent mod p."""
     if not laws:
         return []
     theta = np.array(residues, dtype=np.int64)
-    rows = np.array(laws, dtype=np.int64) % p * theta % p
+    rows = np.zeros((len(laws), len(residues)), dtype=np.int64)
+    for r, terms in enumerate(laws):
+        for a, b, c in terms:
+            # ∂(c θ_a θ_b) = c θ_b e_a + c θ_a e_b (2 c θ_a e_a when a = b).
+            rows[r, a] = (rows[r, a] + c * theta[b]) % p
+            rows[r, b] = (rows[r, b] + c * theta[a]) % p
     return sorted(modular_rank(rows, p).pivot_rows)
 
 
@@ -181,15 +193,14 @@ def _statement(lie: int, lower: int, upper: int, p: int, certified: bool) -> str
     if certified and upper == 0:
         return f"{rank_part}: none. Proved."
     proved = (
-        f"{laws_phrase(lower, 'independent diagonal quadratic')}, proved conserved by node "
-        f"potentials without listing paths, {'proves' if lower == 1 else 'prove'} at least "
-        f"{lower}"
+        f"{laws_phrase(lower, 'independent quadratic')} (neuron rescalings and mixings of "
+        f"linear units), proved conserved from the graph without listing paths, "
+        f"{'proves' if lower == 1 else 'prove'} at least {lower}"
     )
     if certified:
         return f"{rank_part}; {proved}. Proved."
     return (
         f"{rank_part}; {proved}. The true count is between them. The probes reach the "
-        f"generic rank with probability >= 1 - deg/p; brackets deeper than level 1 are not "
-        f"probed and laws other than diagonal quadratics are not sought: --engine fields "
-        f"(which lists every path) may close the gap."
+        f"generic rank with probability >= 1 - deg/p, and other laws are not sought here: "
+        f"--engine fields (which lists every path) may close the gap."
     )

@@ -238,7 +238,9 @@ class ModularNetwork:
             adjoint[:, preds] = (adjoint[:, preds] + jet_multiply(weights[i], edge_delta, p)) % p
             params = slots >= 0
             contribution = jet_multiply(edge_delta[:, params], value[:, preds[params]], p)
-            np.add.at(gradient, (slice(None), slots[params]), contribution)
+            # Parameters may repeat (weight sharing): accumulate with add.at,
+            # on a view with the parameter axis first.
+            np.add.at(gradient.transpose(1, 0, 2), slots[params], contribution.transpose(1, 0, 2))
             gradient[:, slots[params]] %= p
         return gradient
 
@@ -249,7 +251,8 @@ class ModularNetwork:
 
     def gradient_rows(self, theta: IntArray, probes: Probes) -> IntArray:
         """``∇F_k(θ)`` for every probe, as rows (K, D)."""
-        return self.passes(theta, probes)[0].T
+        gradient: IntArray = self.passes(theta, probes)[0]
+        return np.asarray(gradient.T, dtype=np.int64)
 
     def bracket_rows(self, theta: IntArray, first: Probes, second: Probes) -> IntArray:
         """``[∇F_k, ∇G_k](θ) = H_G ∇F - H_F ∇G`` for probe pairs, as rows (K, D)."""
@@ -265,7 +268,8 @@ class ModularNetwork:
         needs jets in j variables (:meth:`gradient_jet`).
         """
         theta = np.mod(np.asarray(theta, dtype=np.int64), self.modulus)
-        return self._field(list(chain), theta[None, :, None])[0].T
+        field: IntArray = self._field(list(chain), theta[None, :, None])[0]
+        return np.asarray(field.T, dtype=np.int64)
 
     def _field(self, chain: list[Probes], point: IntArray) -> IntArray:
         """The jet of the chain's nested bracket field at a jet point."""

@@ -24,6 +24,17 @@ For a ReLU network the potentials are the per-neuron rescalings of theory.md
 section 5; a max-pool unit takes the potential of all its inputs, so a
 window rescales together.
 
+Linear units can also be *mixed* (:func:`mixing_laws`): for two linear,
+non-output units i, j with the same predecessors and successors, moving
+ε·(input weights of j) into the input weights of i and -ε·(output weights
+of i) into the output weights of j leaves the network function unchanged to
+first order (value_i gains ε value_j, which the outputs of j take back).
+That field is B θ with B linear, the swapped move is B^T θ, so
+h = θ^T B θ = Σ_k θ_{k→i} θ_{k→j} - Σ_m θ_{i→m} θ_{j→m} has gradient
+(B + B^T) θ orthogonal to every ∇φ: the entries of W_l W_l^T - W_{l+1}^T W_{l+1}
+for linear layers.  The argument needs every edge involved to carry its own
+parameter (no sharing, no constant edge) and no max-pool edge gate.
+
 Examples
 --------
 One ReLU neuron u·relu(v·x): the law is v² - u².
@@ -39,13 +50,17 @@ One ReLU neuron u·relu(v·x): the law is v² - u².
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import flint
 import networkx as nx
 
 from conslaws.core.graph import validate_graph
 
-__all__ = ["rescaling_laws"]
+__all__ = ["QuadraticLaw", "mixing_laws", "rescaling_laws"]
+
+#: A quadratic law as terms (a, b, c) meaning c θ_a θ_b.
+QuadraticLaw = list[tuple[int, int, int]]
 
 
 def rescaling_laws(graph: nx.DiGraph) -> list[list[int]]:
@@ -127,3 +142,69 @@ def _kernel(equations: Sequence[dict[int, int]], size: int) -> list[list[int]]:
             matrix[r, c] = value
     null, nullity = matrix.nullspace()
     return [[int(null[i, j]) for i in range(size)] for j in range(nullity)]
+
+
+def mixing_laws(graph: nx.DiGraph) -> list[QuadraticLaw]:
+    """The laws of mixing pairs of interchangeable linear units.
+
+    Returns
+    -------
+    list of QuadraticLaw
+        For each unordered pair {i, j} of linear, non-output units with the
+        same predecessors (bias nodes count as one constant source) and the
+        same successors, through edges that each carry a parameter of their
+        own into no max-pool unit: the terms of
+        Σ_k θ_{k→i} θ_{k→j} - Σ_m θ_{i→m} θ_{j→m}.
+
+    Examples
+    --------
+    Two linear units between one input and one output (u1 v1 + u2 v2) x:
+
+    >>> import networkx as nx
+    >>> g = nx.DiGraph(parameters=["v1", "v2", "u1", "u2"], inputs=["x"], outputs=["y"])
+    >>> for n, kind in [("x", "input"), ("h1", "linear"), ("h2", "linear"), ("y", "linear")]:
+    ...     g.add_node(n, kind=kind)
+    >>> g.add_edge("x", "h1", param="v1"); g.add_edge("x", "h2", param="v2")
+    >>> g.add_edge("h1", "y", param="u1"); g.add_edge("h2", "y", param="u2")
+    >>> mixing_laws(g)                        # v1 v2 - u1 u2
+    [[(0, 1, 1), (2, 3, -1)]]
+    """
+    validate_graph(graph)
+    slot = {name: j for j, name in enumerate(graph.graph["parameters"])}
+    uses: dict[str, int] = {}
+    for _, _, param in graph.edges(data="param"):
+        if param is not None:
+            uses[param] = uses.get(param, 0) + 1
+    outputs = set(graph.graph["outputs"])
+
+    def own(u: Hashable, v: Hashable) -> int | None:
+        param = graph.edges[u, v].get("param")
+        if param is None or uses[param] != 1 or graph.nodes[v]["kind"] == "maxpool":
+            return None
+        return slot[param]
+
+    def source_key(node: Hashable) -> Hashable:
+        return ("bias",) if graph.nodes[node]["kind"] == "bias" else ("node", node)
+
+    groups: dict[tuple[Any, Any], list[tuple[dict[Hashable, int], dict[Hashable, int]]]] = {}
+    for node, kind in graph.nodes(data="kind"):
+        if kind != "linear" or node in outputs:
+            continue
+        incoming = {source_key(u): own(u, node) for u in graph.predecessors(node)}
+        outgoing = {v: own(node, v) for v in graph.successors(node)}
+        if (len(incoming) != graph.in_degree(node) or not outgoing
+                or None in incoming.values() or None in outgoing.values()):
+            continue
+        signature = (frozenset(incoming), frozenset(outgoing))
+        slots_in = {k: s for k, s in incoming.items() if s is not None}
+        slots_out = {k: s for k, s in outgoing.items() if s is not None}
+        groups.setdefault(signature, []).append((slots_in, slots_out))
+    laws: list[QuadraticLaw] = []
+    for members in groups.values():
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                (in_i, out_i), (in_j, out_j) = members[a], members[b]
+                terms = [(in_i[k], in_j[k], 1) for k in in_i]
+                terms += [(out_i[m], out_j[m], -1) for m in out_i]
+                laws.append(terms)
+    return laws

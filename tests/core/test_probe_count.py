@@ -109,18 +109,28 @@ def test_relu_closed_form(widths: tuple[int, ...], bias: bool) -> None:
     assert result.laws == sum(widths[1:-1])
 
 
-@pytest.mark.parametrize("widths", ["3,3,3", "2,2,2", "2,3,3,2"])
-def test_linear_is_bracketed_but_not_certified(widths: str) -> None:
-    """Linear networks have non-diagonal quadratic laws the probe engine does
-    not seek: the bounds must still contain the fields engine's certified count."""
+@pytest.mark.parametrize("widths", ["3,3,3", "2,2,2", "2,3,3,2", "1,1,1,1", "4,5,5,3"])
+def test_linear_certified_by_mixing_laws(widths: str) -> None:
+    """Linear networks need brackets of depth >= 2 and the non-diagonal mixing
+    laws: the probe engine must agree with the fields engine and with the closed
+    form of theory.md section 5 (Σ over hidden layers of n(n+1)/2)."""
     truth = count("linear", seed=1, engine="fields", widths=widths)
     assert truth.certified
     result = count("linear", seed=1, engine="probes", widths=widths)
     check_bookkeeping(result)
-    assert not result.certified
-    assert result.laws_lower_bound <= truth.laws <= result.laws_upper_bound
-    assert result.laws_lower_bound < truth.laws
+    assert result.certified
+    assert result.laws == truth.laws
+    hidden = [int(w) for w in widths.split(",")][1:-1]
+    assert result.laws == sum(n * (n + 1) // 2 for n in hidden)
+    assert result.trace_dimensions == truth.trace_dimensions[:len(result.trace_dimensions)]
     check_verified_laws("linear", {"widths": widths}, result)
+
+
+def test_certify_degree_one_gives_only_the_upper_bound() -> None:
+    """Every structural law is quadratic: with --certify-degree 1 none is used."""
+    result = count("relu", seed=1, engine="probes", widths="2,3,2", certify_degree=1)
+    assert result.laws_lower_bound == 0 and not result.certified
+    assert result.laws_upper_bound == 3
 
 
 def hand_made_graphs() -> list[nx.DiGraph]:

@@ -30,6 +30,7 @@ import pytest
 
 from conslaws.core.api import build_model
 from conslaws.core.errors import InvalidModulusError
+from conslaws.core.fields import VectorField
 from conslaws.core.graph import GatedExpansion, edge_gate
 from conslaws.core.model import Model
 from conslaws.core.modrank import PROBE_PRIME
@@ -318,3 +319,29 @@ def test_hand_made_graph_with_shared_weight_skip_and_bias() -> None:
         for k in range(2):
             f = probe_polynomial(model, g, probes, k)
             assert gradient[:, k].tolist() == gradient_at(f, theta, 5)
+
+
+@pytest.mark.parametrize(("arch", "opts"), MODELS, ids=IDS)
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_nested_brackets_match_symbolic_brackets(arch: str, opts: dict[str, Any],
+                                                 depth: int) -> None:
+    """[∇F_1, [∇F_2, ..., ∇F_{d+1}]](θ) from jets against VectorField.bracket.
+
+    VectorField.bracket(a, b) is Da·b - Db·a, the opposite sign of the probes'
+    DY·X - DX·Y, so a depth-d nested bracket differs by (-1)^d.
+    """
+    p = PROBE_PRIME
+    model, graph, net, theta, rng = setup(arch, opts, False, p, seed=11 + depth)
+    chain = [net.draw(rng, 2) for _ in range(depth + 1)]
+    rows = net.nested_bracket_rows(np.array(theta), chain)
+    assert rows.shape == (2, model.dimension)
+    for k in range(2):
+        fields = [VectorField.gradient(model.ring, probe_polynomial(model, graph, probes, k))
+                  for probes in chain]
+        nested = fields[-1]
+        for field in reversed(fields[:-1]):
+            nested = field.bracket(nested)
+        value = nested.value_at(theta)
+        sign = (-1) ** depth
+        expected = [sign * value.get(j, 0) % p for j in range(model.dimension)]
+        assert rows[k].tolist() == expected

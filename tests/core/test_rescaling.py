@@ -16,11 +16,12 @@ import flint
 import networkx as nx
 import pytest
 
+from conslaws.architectures.layered import layered_graph
 from conslaws.core.api import build_model, count
 from conslaws.core.errors import InvalidGraphError
 from conslaws.core.laws import is_conserved
 from conslaws.core.model import Model
-from conslaws.core.rescaling import rescaling_laws
+from conslaws.core.rescaling import mixing_laws, rescaling_laws
 
 
 def law_polynomial(model: Model, vector: list[int]) -> Any:
@@ -223,3 +224,63 @@ def test_invalid_graph_is_refused() -> None:
                outputs=["y"])
     with pytest.raises(InvalidGraphError):
         rescaling_laws(g)
+
+
+# ---------------------------------------------------------------- mixing laws
+
+
+def mixing_polynomial(model: Model, terms: list[tuple[int, int, int]]) -> Any:
+    gens = model.ring.gens
+    total = model.ring.zero()
+    for a, b, c in terms:
+        total += c * gens[a] * gens[b]
+    return total
+
+
+@pytest.mark.parametrize("widths", ["3,3,3", "2,4,1", "1,1,1,1", "3,3,2,2", "2,1,2"])
+@pytest.mark.parametrize("bias", [False, True])
+def test_mixing_laws_of_linear_layers(widths: str, bias: bool) -> None:
+    """One law per unordered pair of units in a hidden layer: the off-diagonal
+    entries of W_l W_l^T (+ b_l b_l^T) - W_{l+1}^T W_{l+1}; each conserved exactly."""
+    sizes = tuple(int(w) for w in widths.split(","))
+    graph = layered_graph(sizes, hidden_kind="linear", bias=bias)
+    model = Model.from_graph(graph)
+    laws = mixing_laws(graph)
+    assert len(laws) == sum(n * (n - 1) // 2 for n in sizes[1:-1])
+    for terms in laws:
+        assert is_conserved(model, mixing_polynomial(model, terms))
+
+
+def test_relu_units_do_not_mix() -> None:
+    assert mixing_laws(build_model("relu", widths="3,3,3").graph) == []
+
+
+def two_unit_graph(**changes: Any) -> nx.DiGraph:
+    """x -> h1, h2 -> y (linear units); ``changes`` alter one feature."""
+    second = changes.get("v2", "v2")
+    params = ["v1", "v2", "u1", "u2"] if second == "v2" else ["v1", "u1", "u2"]
+    graph = nx.DiGraph(parameters=params, inputs=["x"], outputs=changes.get("outputs", ["y"]))
+    for node, kind in [("x", "input"), ("h1", "linear"), ("h2", "linear"),
+                       ("y", changes.get("y_kind", "linear"))]:
+        graph.add_node(node, kind=kind)
+    graph.add_edge("x", "h1", param="v1")
+    graph.add_edge("x", "h2", param=second)
+    graph.add_edge("h1", "y", param="u1")
+    graph.add_edge("h2", "y", param="u2")
+    return graph
+
+
+def test_two_unit_graph_mixes() -> None:
+    graph = two_unit_graph()
+    assert mixing_laws(graph) == [[(0, 1, 1), (2, 3, -1)]]      # v1 v2 - u1 u2
+
+
+@pytest.mark.parametrize("change", [
+    {"v2": "v1"},                 # shared input weight: moving it would move both edges
+    {"v2": None},                 # a constant edge cannot be moved
+    {"y_kind": "maxpool"},        # per-edge max-pool gates break the compensation
+    {"outputs": ["y", "h1"]},     # an output unit's value is seen directly
+])
+def test_no_mixing_when_the_argument_fails(change: dict[str, Any]) -> None:
+    graph = two_unit_graph(**change)
+    assert mixing_laws(graph) == []
