@@ -30,6 +30,7 @@ from conslaws.core.errors import (
     InvalidModulusError,
     InvalidOptionError,
     InvalidPointError,
+    ModelTooLargeError,
     PluginError,
     UnknownNameError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "InvalidPointError",
     "LawsResult",
     "Model",
+    "ModelTooLargeError",
     "Option",
     "PluginError",
     "UnknownNameError",

@@ -76,10 +76,12 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
                        help="phi: fields from the parameterization (default); data: sampled")
     if command == "count":
         group.add_argument("--engine", default="auto", choices=["auto", "fields", "probes"],
-                           help="fields: list the generating fields (a network's paths) and "
-                                "bracket them; probes: gated forward passes mod a prime below "
-                                "2**22, no path listing (networks of 10^4 parameters); auto "
-                                "(default): probes for networks of more than 20,000 paths")
+                           help="probes: gated forward passes mod a prime below 2**22, no "
+                                "path listing (networks of 10^4 parameters); fields: list the "
+                                "generating fields (a network's paths) and bracket them, "
+                                "seeking laws of every degree; auto (default): probes where "
+                                "they apply, fields when probes do not certify a network of "
+                                "at most 20,000 paths")
         group.add_argument("--certify-degree", type=_int_arg("--certify-degree"), metavar="K",
                            help="highest degree of the laws sought to certify the count "
                                 "(default 2, 3 for momentum flows; 0 skips the search)")

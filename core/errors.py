@@ -24,6 +24,7 @@ __all__ = [
     "InvalidModulusError",
     "InvalidOptionError",
     "InvalidPointError",
+    "ModelTooLargeError",
     "PluginError",
     "UnknownNameError",
 ]
@@ -59,3 +60,7 @@ class PluginError(ConslawsError, TypeError):
 
 class InvalidGraphError(ConslawsError, ValueError):
     """An architecture's network graph does not follow the format of conslaws.core.graph."""
+
+
+class ModelTooLargeError(ConslawsError, ValueError):
+    """A computation would list more generating fields (network paths) than fit."""

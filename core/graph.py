@@ -166,15 +166,20 @@ def edge_gate(graph_size: int, source: int, target: int) -> int:
     return graph_size * (1 + source) + target
 
 
-def expand_graph(graph: nx.DiGraph) -> GatedExpansion:
+def expand_graph(graph: nx.DiGraph, ring: PolynomialRing | None = None) -> GatedExpansion:
     """Expand the gated network into its coefficients φ_key.
 
     Each ReLU unit's output is multiplied by its own gate; each edge into a
     max-pool unit carries its own gate (the unit passes on exactly one input,
-    so across inputs every incoming edge is used).
+    so across inputs every incoming edge is used).  ``ring``, when given, is
+    the parameter ring to build φ in (its names must be the graph's
+    parameters, in order).
     """
     validate_graph(graph)
-    ring = PolynomialRing(list(graph.graph["parameters"]))
+    if ring is None:
+        ring = PolynomialRing(list(graph.graph["parameters"]))
+    elif list(ring.names) != list(graph.graph["parameters"]):
+        raise InvalidGraphError("the ring's names are not the graph's parameters")
     weight = dict(zip(ring.names, ring.gens, strict=True))
     one = ring.one
     order = {node: k for k, node in enumerate(nx.topological_sort(graph))}

@@ -21,11 +21,15 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from conslaws.core.errors import InvalidExpressionError
+from conslaws.core.errors import InvalidExpressionError, ModelTooLargeError
 from conslaws.core.fields import VectorField
 from conslaws.core.polynomials import PolynomialRing
 
-__all__ = ["Model"]
+__all__ = ["MAX_LISTED_PATHS", "Model"]
+
+#: Most paths a graph model lists as fields.  Listing and closing 80,000 paths
+#: (relu 20,20,20,10) took about 2 minutes; 25 times more would take hours.
+MAX_LISTED_PATHS = 2_000_000
 
 
 class Model:
@@ -88,9 +92,15 @@ class Model:
 
     def _expand(self) -> None:
         """Expand the graph's paths into φ and its gradient fields (once)."""
-        from conslaws.core.graph import expand_graph
+        from conslaws.core.graph import count_paths, expand_graph
 
-        expansion = expand_graph(self.graph)
+        paths = count_paths(self.graph)
+        if paths > MAX_LISTED_PATHS:
+            raise ModelTooLargeError(
+                f"{self.name} has {paths:,} paths, too many to list as fields (at most "
+                f"{MAX_LISTED_PATHS:,}); count it with the probe engine: conslaws count ... "
+                f"--engine probes")
+        expansion = expand_graph(self.graph, self.ring)
         kept = [p for p in expansion.phi if p.total_degree() > 0]
         self._expansion = expansion
         self._phi = tuple(kept)

@@ -2,11 +2,12 @@
 
 theory.md section 2.4: the engine for networks too large to list their paths.
 
-* Level 0: K₀ probe gradients ∇F_k(θ*) (:mod:`conslaws.core.probes`), each
-  an exact element of W_0 at θ*.
-* Level 1, only when level 0 falls short of the target: brackets
-  [∇F, ∇G](θ*) of fresh probe pairs, each an exact element of W_1, stacked
-  under the independent level-0 rows.
+* Level 0: target + 8 probe gradients ∇F_k(θ*) (:mod:`conslaws.core.probes`),
+  each an exact element of W_0 at θ*.
+* Level j >= 1, only while the rank falls short of the target: nested
+  brackets [∇F_1, [∇F_2, ..., ∇F_{j+1}]](θ*) of fresh probes (jets in j
+  nilpotent variables), each an exact element of W_j, stacked under the
+  independent rows found so far.  A level that adds nothing ends the search.
 * Ranks mod a prime below 2**22 (:func:`conslaws.core.modrank.modular_rank`).
 
 Every row is the image mod p of an exact vector of the trace, so every rank

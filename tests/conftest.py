@@ -4,7 +4,10 @@
   (the naive sympy reference of ``tests/reference.py``); pytest runs with
   ``--import-mode=importlib``, which does not do it.
 * ``exact_backend``: the registry name of every registered backend whose class
-  is exact, one test per backend.
+  is exact, one test per backend.  The modular backend runs twice: with
+  ``count``'s default engine (``auto``: the probe engine on graph models) and
+  with ``engine="fields"`` made the default, so the architecture tests check
+  both engines against their references.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conslaws.core.api import count
 from conslaws.core.errors import ConslawsError
 from conslaws.core.registry import backends
 
@@ -35,9 +39,15 @@ def _exact_backend_names() -> list[str]:
 
 
 EXACT_BACKEND_NAMES = _exact_backend_names()
+_BACKEND_ENGINES = [(name, "auto") for name in EXACT_BACKEND_NAMES] + [
+    (name, "fields") for name in EXACT_BACKEND_NAMES if name == "modular"
+]
 
 
-@pytest.fixture(params=EXACT_BACKEND_NAMES)
-def exact_backend(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(params=_BACKEND_ENGINES,
+                ids=[n if e == "auto" else f"{n}-{e}" for n, e in _BACKEND_ENGINES])
+def exact_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Name of one exact backend (``modular``, ``rational``, ...)."""
-    return str(request.param)
+    name, engine = request.param
+    monkeypatch.setitem(count.__kwdefaults__, "engine", engine)
+    return str(name)

@@ -26,6 +26,7 @@ import itertools
 import random
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import sympy
 from sympy.polys.domains import QQ
@@ -33,6 +34,7 @@ from sympy.polys.matrices import DomainMatrix
 
 __all__ = [
     "check_law_basis",
+    "check_trace",
     "functional_rank",
     "linear_phi",
     "plain",
@@ -405,3 +407,20 @@ def reference_fields_lie_rank(
                 added.append(field)
         newest = added
     return ranks
+
+
+def check_trace(result: Any, ranks: Sequence[int]) -> None:
+    """The count's trace dimensions against a reference closure's ranks.
+
+    The fields engine reports every level up to stagnation, so its list must
+    equal the reference.  The probe engine stops as soon as its rank meets the
+    proved laws: its list must be a prefix of the reference, ending at the
+    reference's Lie dimension when the count is certified.
+    """
+    trace = list(result.trace_dimensions)
+    if result.engine == "fields":
+        assert trace == list(ranks)
+        return
+    assert trace == list(ranks[:len(trace)])
+    if result.certified:
+        assert trace[-1] == ranks[-1]

@@ -286,18 +286,24 @@ def test_unknown_engine_with_a_non_graph_model() -> None:
 # ---------------------------------------------------------------- engine="auto"
 
 
-def test_auto_defaults_to_fields_on_small_models() -> None:
-    result = count("relu", seed=1, widths="2,3,2")
-    assert result.engine == "fields"
-    assert count("relu", seed=1, widths="2,3,2", engine="auto").engine == "fields"
+def test_auto_prefers_probes_and_falls_back_to_fields() -> None:
+    """auto runs probes where they apply; an uncertified probe count of a small
+    network is redone with fields (certify degree 1: no quadratic law counts)."""
+    assert count("relu", seed=1, widths="2,3,2").engine == "probes"
     assert count("relu", seed=1, widths="2,3,2", engine="fields").engine == "fields"
+    fallback = count("relu", seed=1, widths="2,3,2", certify_degree=1)
+    assert fallback.engine == "fields"
+    assert "probes" in fallback.timings
 
 
-def test_auto_picks_probes_past_the_path_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_keeps_probes_past_the_path_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api, "PATH_LIMIT", 0)
     result = count("relu", seed=1, widths="2,3,2")
     assert result.engine == "probes"
     assert result.certified and result.laws == 3           # one per hidden neuron
+    # Too many paths to list: an uncertified probe count is reported as it is.
+    bounds = count("relu", seed=1, widths="2,3,2", certify_degree=1)
+    assert bounds.engine == "probes" and not bounds.certified
     # Where probes cannot run, auto silently keeps the fields engine.
     assert count("custom", phi="u*v1; u*v2", seed=1).engine == "fields"
     assert count("relu", seed=1, widths="2,3,2", backend="rational").engine == "fields"
