@@ -71,9 +71,10 @@ def validate_graph(graph: nx.DiGraph) -> None:
         if kind in ("input", "bias") and graph.in_degree(node):
             raise InvalidGraphError(f"{kind} node {node!r} has incoming edges")
     used = set()
+    declared = set(parameters)
     for u, v, param in graph.edges(data="param"):
         if param is not None:
-            if param not in graph.graph["parameters"]:
+            if param not in declared:
                 raise InvalidGraphError(f"edge {u!r} -> {v!r} uses undeclared parameter {param!r}")
             used.add(param)
     unused = [p for p in parameters if p not in used]

@@ -23,7 +23,12 @@ import sympy
 import conslaws.core.api as api
 from conslaws.core.api import build_model, count
 from conslaws.core.cli import main
-from conslaws.core.errors import InvalidModulusError, InvalidOptionError, InvalidPointError
+from conslaws.core.errors import (
+    InvalidModulusError,
+    InvalidOptionError,
+    InvalidPointError,
+    ModelTooLargeError,
+)
 from conslaws.core.laws import is_conserved
 from conslaws.core.model import Model
 from conslaws.core.results import CountResult
@@ -363,3 +368,15 @@ def test_cli_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("conslaws: error:")
+
+
+def test_listing_too_many_paths_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """64·64·64·32·10 = 83,886,080 paths (+ bias paths): listing them would take
+    hours, so every path-listing computation refuses at once, naming the probes."""
+    with pytest.raises(ModelTooLargeError, match="probes"):
+        api.find_laws("relu", 2, seed=1, widths="64,64,64,32,10")
+    with pytest.raises(ModelTooLargeError):
+        count("relu", seed=1, widths="64,64,64,32,10", engine="fields")
+    code, out, err = run(["laws", "relu", "--widths", "64,64,64,32,10", "--degree", "2"], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "83,886,080 paths" in err
