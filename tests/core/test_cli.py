@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 import sympy
-
-from conslaws.core.cli import main
+from cli_runner import run_cli as run
 
 COUNT_FIELDS: dict[str, Any] = {
     "architecture": str,
@@ -37,14 +36,6 @@ COUNT_FIELDS: dict[str, Any] = {
 VOLATILE = ("seconds", "timings")
 
 
-def run(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``main(argv)`` in-process: (exit status, stdout, stderr)."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:  # argparse exits on usage errors and --help
-        status = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def run_json(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:

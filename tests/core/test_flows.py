@@ -28,6 +28,7 @@ from functools import cache
 import numpy as np
 import pytest
 import sympy
+from cli_runner import run_cli
 from reference import (
     check_trace,
     linear_phi,
@@ -587,11 +588,7 @@ def test_bad_flow_input_is_one_line_and_status_2(capsys: pytest.CaptureFixture[s
     argv = [command, "linear", "--widths", "2,2,2", *extra]
     if command == "laws":
         argv += ["--degree", "2"]
-    try:
-        status = main(argv)
-    except SystemExit as exit_:  # argparse exits on usage errors
-        status = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
+    status, out, err = run_cli(argv, capsys)
     assert status == 2
     assert out == ""
     assert err.startswith("conslaws: error:")

@@ -19,10 +19,10 @@ import flint
 import networkx as nx
 import pytest
 import sympy
+from cli_runner import run_cli as run
 
 import conslaws.core.api as api
 from conslaws.core.api import build_model, count
-from conslaws.core.cli import main
 from conslaws.core.errors import (
     InvalidModulusError,
     InvalidOptionError,
@@ -320,14 +320,6 @@ def test_auto_keeps_probes_past_the_path_limit(monkeypatch: pytest.MonkeyPatch) 
 # ---------------------------------------------------------------- command line
 
 
-def run(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``main(argv)`` in-process: (exit status, stdout, stderr)."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:  # argparse exits on usage errors
-        status = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_cli_large_relu_uses_probes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pytest
 import sympy
+from cli_runner import run_cli
 
 from conslaws.core.api import build_model
-from conslaws.core.cli import main
 from conslaws.core.errors import ConslawsError, InvalidOptionError
 from conslaws.core.numeric import GraphNetwork
 from conslaws.core.simulate import Simulation, simulate
@@ -528,13 +528,6 @@ def test_architecture_without_graph(architecture: str, options: dict[str, Any]) 
 # --------------------------------------------------------------------------- CLI
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        status = main(argv)
-    except SystemExit as exit_:  # argparse usage errors
-        status = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_cli_json_matches_the_api(capsys: pytest.CaptureFixture[str]) -> None:

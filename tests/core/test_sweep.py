@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run_cli
 
-from conslaws.core.cli import main
 from conslaws.core.sweep import load_cases, run_sweep
 
 # (args, number of laws from theory.md section 5)
@@ -43,20 +43,12 @@ def theory_cases() -> list[dict[str, Any]]:
     return [{"args": args, "laws": laws} for args, laws in THEORY]
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``main(argv)`` in-process: (exit status, stdout, stderr)."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:  # argparse exits on usage errors
-        status = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_json_report_has_every_case_with_its_count_and_expectation(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, {"protocol": "theory.md section 5", "cases": theory_cases()})
-    status, out, _ = run_cli(capsys, "sweep", path, "--json", "--seed", "0")
+    status, out, _ = run_cli(["sweep", path, "--json", "--seed", "0"], capsys)
     document = json.loads(out)
     assert status == 0
     assert set(document) >= {"results", "total_seconds"}
@@ -82,13 +74,13 @@ def test_a_wrong_expectation_fails_the_sweep(tmp_path: Path,
     cases = theory_cases()[:2]
     cases[1] = {"args": cases[1]["args"], "laws": 5}  # theory says 2
     path = write(tmp_path, {"cases": cases})
-    status, out, _ = run_cli(capsys, "sweep", path, "--json", "--seed", "0")
+    status, out, _ = run_cli(["sweep", path, "--json", "--seed", "0"], capsys)
     results = json.loads(out)["results"]
     assert status == 1
     assert [r["matches"] for r in results] == [True, False]
     assert (results[1]["laws"], results[1]["expected"]) == (2, 5)
 
-    status, out, _ = run_cli(capsys, "sweep", path, "--seed", "0")
+    status, out, _ = run_cli(["sweep", path, "--seed", "0"], capsys)
     assert status == 1
     assert "NO" in out.splitlines()[2]
     assert "1 of 2 cases" in out
@@ -97,7 +89,7 @@ def test_a_wrong_expectation_fails_the_sweep(tmp_path: Path,
 def test_a_case_without_expectation_is_counted_and_does_not_fail(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, {"cases": [{"args": ["relu", "--widths", "2,3,1"]}]})
-    status, out, _ = run_cli(capsys, "sweep", path, "--json", "--seed", "3")
+    status, out, _ = run_cli(["sweep", path, "--json", "--seed", "3"], capsys)
     (entry,) = json.loads(out)["results"]
     assert status == 0
     assert entry["laws"] == 3 and entry["seed"] == 3
@@ -108,7 +100,7 @@ def test_a_case_with_bad_arguments_is_reported_and_fails_the_sweep(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cases = [{"args": ["relu", "--widths", "2,0,1"], "laws": 0}, *theory_cases()[:1]]
     path = write(tmp_path, {"cases": cases})
-    status, out, _ = run_cli(capsys, "sweep", path, "--json", "--seed", "0")
+    status, out, _ = run_cli(["sweep", path, "--json", "--seed", "0"], capsys)
     results = json.loads(out)["results"]
     assert status == 1
     assert "error" in results[0] and results[0]["matches"] is False
@@ -118,7 +110,7 @@ def test_a_case_with_bad_arguments_is_reported_and_fails_the_sweep(
 def test_text_output_lists_every_case(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, {"cases": theory_cases()})
-    status, out, _ = run_cli(capsys, "sweep", path, "--seed", "0")
+    status, out, _ = run_cli(["sweep", path, "--seed", "0"], capsys)
     assert status == 0
     lines = out.splitlines()
     assert len(lines) == len(THEORY) + 2  # header, one line per case, summary
@@ -138,7 +130,7 @@ def test_two_jobs_give_the_same_counts_as_one(tmp_path: Path,
     path = write(tmp_path, {"cases": theory_cases()})
     reports = []
     for jobs in ("1", "2"):
-        status, out, _ = run_cli(capsys, "sweep", path, "--json", "--seed", "5", "--jobs", jobs)
+        status, out, _ = run_cli(["sweep", path, "--json", "--seed", "5", "--jobs", jobs], capsys)
         assert status == 0
         reports.append(summary(json.loads(out)["results"]))
     assert reports[0] == reports[1]
@@ -179,7 +171,7 @@ def test_bad_sweep_file_is_one_line_and_status_2(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str],
                                                  content: Any) -> None:
     path = write(tmp_path, content)
-    status, out, err = run_cli(capsys, "sweep", path, "--json")
+    status, out, err = run_cli(["sweep", path, "--json"], capsys)
     assert status == 2
     assert out == ""
     assert err.startswith("conslaws: error:") and err.count("\n") == 1
@@ -195,7 +187,8 @@ def test_bad_sweep_invocation_is_one_line_and_status_2(tmp_path: Path,
     good = write(tmp_path, {"cases": theory_cases()[:1]})
     missing = str(tmp_path / "does-not-exist.json")
     argv = [good if a == "FILE" else missing if a == "MISSING" else a for a in argv]
-    status, out, err = run_cli(capsys, *argv)
+    status, out, err = run_cli(argv, capsys)
     assert status == 2
     assert out == ""
     assert err.startswith("conslaws: error:") and err.count("\n") == 1
+
