@@ -38,12 +38,13 @@ import networkx as nx
 import numpy as np
 
 from conslaws.core.closure import Closure
+from conslaws.core.errors import ModelTooLargeError
 from conslaws.core.modrank import PROBE_PRIME, modular_rank
 from conslaws.core.polynomials import Number
 from conslaws.core.probes import ModularNetwork, Probes
 from conslaws.core.progress import progress_bar
 
-__all__ = ["PROBE_MARGIN", "probe_closure"]
+__all__ = ["MAX_MATRIX_BYTES", "PROBE_MARGIN", "check_matrix_size", "probe_closure"]
 
 #: Probes beyond the rank sought: each extra one makes a rank deficit caused
 #: by unlucky draws about p times less likely.
@@ -51,6 +52,10 @@ PROBE_MARGIN = 8
 
 #: Probes per batched pass (columns of the int64 work arrays).
 PROBE_BATCH = 512
+
+#: Largest probe matrix (float64) the engine builds: 8 GiB is D of about
+#: 32,000, whose rank would take about 40 minutes on 2 cores.
+MAX_MATRIX_BYTES = 8 * 2**30
 
 #: Deepest level probed.  A depth-j bracket costs about 4^j gradient passes
 #: (jets in j variables, two derivatives per bracket).
@@ -98,6 +103,7 @@ def probe_closure(
     size = network.dimension
     goal = size if target is None else min(target, size)
     theta = np.array([int(v) for v in point], dtype=np.int64) % modulus
+    check_matrix_size(goal + PROBE_MARGIN, size)
     rng = np.random.default_rng(seed)
     closure = Closure(dimension=size)
     # Independent rows found so far, as the probe chains (pivot columns only)
@@ -124,6 +130,23 @@ def probe_closure(
     closure.generic_trace_dimensions = list(closure.trace_dimensions)
     closure.seconds = time.perf_counter() - start
     return closure
+
+
+def check_matrix_size(rows: int, columns: int) -> None:
+    """Raise :class:`ModelTooLargeError` if a rows x columns probe matrix is too big.
+
+    Examples
+    --------
+    >>> check_matrix_size(100_000, 100_000)
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.ModelTooLargeError: the probe engine needs a 100,000 x 100,000 matrix (74.5 GiB, limit 8 GiB)
+    """
+    needed = rows * columns * 8
+    if needed > MAX_MATRIX_BYTES:
+        raise ModelTooLargeError(
+            f"the probe engine needs a {rows:,} x {columns:,} matrix "
+            f"({needed / 2**30:.1f} GiB, limit {MAX_MATRIX_BYTES / 2**30:.0f} GiB)")
 
 
 def _pivot_chains(chains: list[list[Probes]], sizes: list[int],

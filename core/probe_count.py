@@ -37,7 +37,7 @@ from conslaws.core.flow import Flow
 from conslaws.core.model import Model
 from conslaws.core.modrank import PROBE_PRIME, modular_rank
 from conslaws.core.point import as_point, parse_point
-from conslaws.core.probe_closure import probe_closure
+from conslaws.core.probe_closure import PROBE_MARGIN, check_matrix_size, probe_closure
 from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.rescaling import QuadraticLaw, mixing_laws, rescaling_laws
 from conslaws.core.results import CountResult, laws_phrase
@@ -83,6 +83,8 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     start = time.perf_counter() if start is None else start
     p = _probe_modulus(modulus)
     size = model.dimension
+    # Before any work that grows with D: at worst D + margin rows are needed.
+    check_matrix_size(size + PROBE_MARGIN, size)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     laws = _structural_laws(model) if certify_degree >= 2 else []
