@@ -20,6 +20,8 @@ import networkx as nx
 import pytest
 import sympy
 from cli_runner import run_cli as run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import conslaws.core.api as api
 from conslaws.core.api import build_model, count
@@ -386,3 +388,68 @@ def test_probe_matrix_too_large_is_refused_before_any_work(
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     monkeypatch.setattr(probe_closure, "MAX_MATRIX_BYTES", 4_480)
     assert count("relu", seed=1, widths="3,4,2", engine="probes").certified
+
+
+# ---------------------------------------------------------------- random graphs
+
+KINDS = ("relu", "linear", "maxpool")
+
+
+@st.composite
+def random_networks(draw: Any) -> nx.DiGraph:
+    """Small random DAG networks: every node kind, optional biases, skip edges
+    (constant weight 1) and weight sharing, in any mix."""
+    n_inputs = draw(st.integers(1, 2))
+    hidden = draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=4))
+    n_outputs = draw(st.integers(1, 2))
+    names = [f"x{i}" for i in range(n_inputs)] + [f"h{i}" for i in range(len(hidden))]
+    graph = nx.DiGraph(inputs=names[:n_inputs], outputs=[f"y{i}" for i in range(n_outputs)])
+    for name in names[:n_inputs]:
+        graph.add_node(name, kind="input")
+    pool: list[str] = []
+
+    def param(constant_allowed: bool = True) -> str | None:
+        choice = draw(st.integers(0, 9))
+        if choice == 0 and constant_allowed:
+            return None                          # constant edge
+        if choice == 1 and pool:
+            return draw(st.sampled_from(pool))   # shared weight
+        pool.append(f"t{len(pool)}")
+        return pool[-1]
+
+    for i, kind in enumerate(hidden):
+        node = f"h{i}"
+        graph.add_node(node, kind=kind)
+        sources = names[:n_inputs + i]
+        chosen = draw(st.lists(st.sampled_from(sources), min_size=1, max_size=3, unique=True))
+        for source in chosen:
+            graph.add_edge(source, node, param=param())
+        if kind != "maxpool" and draw(st.booleans()):
+            graph.add_node(f"b{i}", kind="bias")
+            graph.add_edge(f"b{i}", node, param=param())
+    for o in range(n_outputs):
+        graph.add_node(f"y{o}", kind="linear")
+        chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+        for source in chosen:
+            # Output edges carry parameters, so there is at least one.
+            graph.add_edge(source, f"y{o}", param=param(constant_allowed=False))
+    graph.graph["parameters"] = list(pool)
+    return graph
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=random_networks())
+def test_probes_and_fields_agree_on_random_networks(graph: nx.DiGraph) -> None:
+    """Both engines prove bounds on the same number: the intervals must meet, and
+    two certified counts must be equal; every probe law must be conserved.  (The
+    probe engine may stay uncertified: parallel paths merging into one φ give
+    linear laws such as t2 - t3, which it does not seek.)"""
+    model = Model.from_graph(graph)
+    fields = count(model, seed=3, engine="fields")
+    probes = count(model, seed=3, engine="probes")
+    assert max(fields.laws_lower_bound, probes.laws_lower_bound) <= min(
+        fields.laws_upper_bound, probes.laws_upper_bound)
+    if fields.certified and probes.certified:
+        assert fields.laws == probes.laws
+    for law in probes.verified_laws:
+        assert is_conserved(model, law)
