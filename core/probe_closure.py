@@ -24,7 +24,7 @@ Choices and their measured effect (2-core machine):
 * Probes run in batches of 512 columns: one Python loop over the nodes per
   batch, numpy over the probes.
 * The rank dominates at scale: relu 64,64,64,32,10 --bias (D = 10,720) takes
-  74 s, 64 of them in the 10,568 x 10,720 elimination, in place in the
+  57 s, 48 of them in the 10,568 x 10,720 elimination, in place in the
   0.9 GB matrix (peak 1.2 GB for the whole count).
 * Rows are regenerated from the kept probe chains at the next level instead
   of being copied before the elimination, which keeps one matrix in memory.
