@@ -206,8 +206,9 @@ def count(
         How the trace is evaluated.  ``"fields"`` lists the generating fields
         (for a network, its paths) and brackets them; ``"probes"`` runs gated
         forward passes mod a prime below 2**22 and proves the network's
-        diagonal quadratic laws from node potentials, without listing paths
-        (graph models, gradient flow, modular backend).  ``"auto"`` uses probes
+        structural quadratic laws (neuron rescalings, mixings of linear units)
+        from the graph, without listing paths (graph models, gradient flow,
+        modular backend).  ``"auto"`` uses probes
         where they apply (unless a modulus of 2**22 or more is asked for) and
         falls back to fields when they do not certify and the network has at
         most ``PATH_LIMIT`` paths.

@@ -33,8 +33,14 @@ from numpy.typing import NDArray
 from conslaws.core.errors import InvalidModulusError
 from conslaws.core.progress import progress_bar
 
-__all__ = ["BLOCK", "PROBE_PRIME", "Echelon", "largest_safe_prime", "modular_rank",
-           "reduce_mod"]
+__all__ = [
+    "BLOCK",
+    "PROBE_PRIME",
+    "Echelon",
+    "modular_rank",
+    "modulus_bound",
+    "reduce_mod",
+]
 
 #: Columns eliminated per panel before the BLAS trailing update.  64 balances
 #: the panel's vector operations (cost ∝ BLOCK) against the number of passes
@@ -49,12 +55,12 @@ PROBE_PRIME = 4194301
 ROW_CHUNK = 2048
 
 
-def largest_safe_prime(block: int) -> int:
-    """Bound on the modulus for exact float64 sums of ``block`` products.
+def modulus_bound(block: int) -> int:
+    """Largest modulus whose ``block``-term sums of products are exact in float64.
 
     Examples
     --------
-    >>> largest_safe_prime(64) > PROBE_PRIME
+    >>> modulus_bound(64) > PROBE_PRIME
     True
     """
     return int((2**53 // block) ** 0.5)
@@ -115,7 +121,7 @@ def modular_rank(matrix: NDArray[np.integer] | NDArray[np.floating] | list[list[
     if modulus < 2 or block * (modulus - 1) ** 2 >= 2**53:
         raise InvalidModulusError(
             f"modulus {modulus} is too large for the blocked float64 rank "
-            f"(at most {largest_safe_prime(block)})"
+            f"(at most {modulus_bound(block)})"
         )
     a = np.asarray(matrix)
     if a.ndim != 2:

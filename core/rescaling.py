@@ -1,4 +1,4 @@
-"""Diagonal quadratic laws of a network graph, found and proved without paths.
+"""Quadratic laws of a network graph, found and proved without listing paths.
 
 A law ``h = Σ_j a_j θ_j²`` is conserved iff the field ``v = (a_j θ_j)_j`` is
 orthogonal to every ∇φ_key, i.e. ``v · ∇φ_key = 0``.  Every φ_key is a sum of
@@ -192,12 +192,14 @@ def mixing_laws(graph: nx.DiGraph) -> list[QuadraticLaw]:
             continue
         incoming = {source_key(u): own(u, node) for u in graph.predecessors(node)}
         outgoing = {v: own(node, v) for v in graph.successors(node)}
-        if (len(incoming) != graph.in_degree(node) or not outgoing
-                or None in incoming.values() or None in outgoing.values()):
-            continue
-        signature = (frozenset(incoming), frozenset(outgoing))
         slots_in = {k: s for k, s in incoming.items() if s is not None}
         slots_out = {k: s for k, s in outgoing.items() if s is not None}
+        # Every edge must carry its own parameter (and two bias sources, which
+        # would share one key, disqualify the unit too).
+        if (len(slots_in) != graph.in_degree(node) or not slots_out
+                or len(slots_out) != len(outgoing)):
+            continue
+        signature = (frozenset(slots_in), frozenset(slots_out))
         groups.setdefault(signature, []).append((slots_in, slots_out))
     laws: list[QuadraticLaw] = []
     for members in groups.values():

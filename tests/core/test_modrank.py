@@ -25,8 +25,8 @@ from conslaws.core.modrank import (
     BLOCK,
     PROBE_PRIME,
     Echelon,
-    largest_safe_prime,
     modular_rank,
+    modulus_bound,
     reduce_mod,
 )
 
@@ -234,12 +234,12 @@ def test_python_integers_beyond_int64() -> None:
 
 
 def test_modulus_too_large_raises() -> None:
-    for modulus in (2**61 - 1, 2**31 - 1, int(sympy.nextprime(largest_safe_prime(BLOCK) + 2))):
+    for modulus in (2**61 - 1, 2**31 - 1, int(sympy.nextprime(modulus_bound(BLOCK) + 2))):
         with pytest.raises(InvalidModulusError):
             modular_rank([[1, 2], [3, 4]], modulus)
     # The bound depends on the block: a prime allowed with block 4 is refused with 64.
-    p = int(sympy.prevprime(largest_safe_prime(4)))
-    assert p > largest_safe_prime(64)
+    p = int(sympy.prevprime(modulus_bound(4)))
+    assert p > modulus_bound(64)
     with pytest.raises(InvalidModulusError):
         modular_rank([[1]], p, block=64)
     for modulus in (1, 0, -7):
@@ -247,10 +247,10 @@ def test_modulus_too_large_raises() -> None:
             modular_rank([[1]], modulus)
 
 
-def test_largest_safe_prime_bound() -> None:
+def test_modulus_bound() -> None:
     """block * (bound - 1)**2 < 2**53: sums of `block` products of residues are exact."""
     for block in (1, 4, 64, 512, 1000):
-        bound = largest_safe_prime(block)
+        bound = modulus_bound(block)
         assert block * (bound - 1) ** 2 < 2**53
         assert block * (bound + 1) ** 2 > 2**53
     assert BLOCK * (PROBE_PRIME - 1) ** 2 < 2**53
@@ -262,7 +262,7 @@ def test_largest_safe_prime_bound() -> None:
 def test_largest_allowed_prime_is_exact(block: int) -> None:
     """At the edge of the allowed moduli products and panel sums are the largest;
     the rank must still be flint's."""
-    p = int(sympy.prevprime(largest_safe_prime(block)))
+    p = int(sympy.prevprime(modulus_bound(block)))
     rows = low_rank(90, 80, 45, p, seed=block)
     # Entries close to p - 1 make the products as large as possible.
     rows = [[x if x else p - 1 for x in row] for row in rows]
