@@ -40,8 +40,8 @@ class AttentionArchitecture(Architecture):
         Option("heads", parse_positive_int, "number of heads H (default 1)", default=1,
                metavar="H"),
         Option("tokens", parse_positive_int,
-               "number of tokens N (default 2; phi is minimal for N >= 2)", default=2,
-               metavar="N"),
+               "number of tokens N (default 2; phi is minimal for N >= 2; with one token "
+               "softmax is constant and phi = V^T O)", default=2, metavar="N"),
     )
 
     def build(self, **options: Any) -> Model:
@@ -56,8 +56,11 @@ class AttentionArchitecture(Architecture):
         ring = PolynomialRing(names)
         var = dict(zip(names, ring.gens, strict=True))
         phi = []
+        # With one token the attention weights are softmax of a 1x1 matrix, i.e. 1:
+        # the output is x V^T O, and Q, K never move (each coordinate is a law).
+        pairs = (("Q", "K"), ("V", "O")) if options["tokens"] >= 2 else (("V", "O"),)
         for h in range(1, heads + 1):
-            for left, right in (("Q", "K"), ("V", "O")):
+            for left, right in pairs:
                 for a in range(1, d + 1):
                     for b in range(1, d + 1):
                         phi.append(sum_polynomials(ring, [

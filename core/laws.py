@@ -160,8 +160,17 @@ class _Solver:
                 rows.append(row)
         return self.modular.rank(rows, len(block)) == len(block)
 
-    def solve(self, block: list[Monomial], fields: Sequence[VectorField]) -> list[Any]:
-        """Exact kernel of the block's symbolic system built from ``fields``."""
+    def solve(self, block: list[Monomial], fields: Sequence[VectorField], *,
+              exact_pivots: bool = False) -> list[Any]:
+        """Kernel of the block's symbolic system built from ``fields``.
+
+        By default only the rows independent mod p are kept (a speed device):
+        rows independent mod p are independent over Q, so the kernel of the
+        kept rows *contains* the true kernel, and it is larger exactly when p
+        divides a minor of the system (a coefficient of the model, a flow
+        parameter, or a small prime).  With ``exact_pivots`` every row is kept
+        and the kernel is the exact one over Q.
+        """
         gens = self.ring.gens
         index = self._index(fields)
         rows: dict[tuple[int, tuple[int, ...]], dict[int, int]] = {}
@@ -178,9 +187,10 @@ class _Solver:
                 for exps, coeff in total.to_dict().items():
                     rows.setdefault((i, exps), {})[col] = int(coeff)
         matrix = [[r.get(c, 0) for c in range(len(block))] for r in rows.values()]
-        # Rows independent mod p are independent over Q, so the kernel of the
-        # kept rows contains the true kernel; verification settles the rest.
-        kept = [matrix[i] for i in self.modular.pivot_rows(matrix, len(block))]
+        if exact_pivots:
+            kept = [row for row in matrix if any(row)]
+        else:
+            kept = [matrix[i] for i in self.modular.pivot_rows(matrix, len(block))]
         laws = []
         for vector in self.rational.kernel(kept, len(block)):
             denominator = math.lcm(*(c.denominator for c in vector))
@@ -264,12 +274,28 @@ def find_polynomial_laws(
         if solver.evaluated_rank_is_full(block):
             continue
         search.blocks_solved += 1
-        candidates = solver.solve(block, frame)
-        if candidates and not all(conserved(model, candidates)):
-            candidates = solver.solve(block, model.generators)
-        search.laws.extend(candidates)
+        search.laws.extend(_solve_block(solver, block, frame, model))
     search.seconds = time.perf_counter() - start
     return search
+
+
+def _solve_block(solver: _Solver, block: list[Monomial], frame: Sequence[VectorField],
+                 model: Model) -> list[Any]:
+    """The laws of one block, every one verified exactly against all generating fields.
+
+    Three attempts, each a superset of the true law space of the block: the
+    frame's system with rows chosen mod p, all generators' system with rows
+    chosen mod p, and all generators' system over Q with every row.  The first
+    whose kernel vectors all pass :func:`conserved` is returned; the last is
+    the exact kernel, so it always passes (an internal error otherwise).  No
+    kernel vector is ever returned unverified.
+    """
+    attempts = ((frame, False), (model.generators, False), (model.generators, True))
+    for fields, exact in attempts:
+        candidates = solver.solve(block, fields, exact_pivots=exact)
+        if all(conserved(model, candidates)):
+            return candidates
+    raise ArithmeticError("the exact law system over Q has a kernel vector that is not a law")
 
 
 def is_conserved(model: Model, law: Any) -> bool:

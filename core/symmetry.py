@@ -158,8 +158,15 @@ def grading(generators: Sequence[VectorField], rational: Any, modular: Any,
         if merged:
             reduced.append(merged)
     if reduced:
+        # Rows chosen mod p are a speed device: an exponent difference of 3
+        # vanishes mod 3, and the kernel of the kept rows is then too large.
+        # Every basis vector is checked against every row exactly, and the
+        # kernel is recomputed from all rows over Q when one fails.
         kept = [reduced[i] for i in modular.pivot_rows(reduced, len(classes))]
         basis = rational.kernel(kept, len(classes))
+        if not all(_annihilates(row, vector) for vector in basis for row in reduced):
+            unique = [dict(r) for r in {tuple(sorted(r.items())) for r in reduced}]
+            basis = rational.kernel(unique, len(classes))
     else:
         basis = [[Fraction(int(i == j)) for j in range(len(classes))]
                  for i in range(len(classes))]
@@ -170,3 +177,8 @@ def grading(generators: Sequence[VectorField], rational: Any, modular: Any,
         c = rng.randint(1, 10**6)
         class_weight = [w + c * Fraction(v) for w, v in zip(class_weight, vector, strict=True)]
     return [class_weight[slot[find(j)]] for j in range(size)]
+
+
+def _annihilates(row: dict[int, int], vector: Sequence[Any]) -> bool:
+    """Whether the sparse integer ``row`` times ``vector`` is exactly zero."""
+    return sum((Fraction(vector[k]) * v for k, v in row.items()), start=Fraction(0)) == 0
