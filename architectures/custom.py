@@ -15,7 +15,7 @@ Examples
 >>> CustomArchitecture().model(phi="exp(u)")
 Traceback (most recent call last):
     ...
-conslaws.core.errors.InvalidExpressionError: exp(u) is not a polynomial with rational coefficients
+conslaws.core.errors.InvalidExpressionError: cannot use a function call in formula "exp(u)": ...
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import sympy
 
+from conslaws.core.algebra.parsing import parse_formula, parse_name
 from conslaws.core.architecture import Architecture, Option
 from conslaws.core.errors import InvalidExpressionError, InvalidOptionError
 from conslaws.core.model import Model
@@ -58,9 +59,9 @@ def _parse_fields(value: Any, flag: str) -> tuple[tuple[Any, ...], ...]:
 
 def _parse_params(value: Any, flag: str) -> tuple[str, ...]:
     names = tuple(p.strip() for p in value.split(",")) if isinstance(value, str) else tuple(value)
-    for name in names:
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise InvalidOptionError(f"{flag}: {name!r} is not a valid parameter name")
+    if not all(isinstance(name, str) for name in names):
+        raise InvalidOptionError(f"{flag}: parameter names must be strings")
+    names = tuple(parse_name(name, what=f"{flag} name") for name in names)
     if len(set(names)) != len(names):
         raise InvalidOptionError(f"{flag}: parameter names must be distinct")
     return names
@@ -102,6 +103,9 @@ class CustomArchitecture(Architecture):
     def _infer_names(formulas: Sequence[Any]) -> tuple[str, ...]:
         symbols: set[str] = set()
         for formula in formulas:
-            expr = sympify_expression(formula, {})
-            symbols |= {str(s) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+            if isinstance(formula, str):
+                symbols |= set(parse_formula(formula).names)
+            else:
+                expr = sympify_expression(formula, {})
+                symbols |= {str(s) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
         return tuple(sorted(symbols, key=_natural_key))

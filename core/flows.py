@@ -44,7 +44,7 @@ from conslaws.core.polynomials import PolynomialRing
 __all__ = ["GradientFlow", "MirrorFlow", "MomentumFlow", "NesterovFlow", "WeightDecayFlow"]
 
 CLOCK = "s"
-TIME = sympy.Symbol("t", real=True)
+TIME = sympy.Symbol("t")
 
 
 def parse_rate(value: Any, flag: str) -> Fraction:
@@ -87,7 +87,7 @@ def _rational_field(ring: PolynomialRing, components: dict[int, tuple[Fraction, 
 
 def _with_clock(law: sympy.Expr, clock: sympy.Expr) -> sympy.Expr:
     """Substitute the clock s and pull its common power out: e^{t}·(U^T U' - ...)."""
-    return sympy.factor_terms(law.subs(sympy.Symbol(CLOCK, real=True), clock))
+    return sympy.factor_terms(law.subs(sympy.Symbol(CLOCK), clock))
 
 
 class GradientFlow(Flow):

@@ -37,6 +37,7 @@ from typing import Any
 import flint
 import sympy
 
+from conslaws.core.algebra.parsing import parse_formula
 from conslaws.core.errors import InvalidExpressionError
 
 __all__ = ["Number", "PolynomialRing", "SparseTerms", "primitive_part"]
@@ -67,8 +68,13 @@ class PolynomialRing:
         self.names: tuple[str, ...] = tuple(names)
         if len(set(self.names)) != len(self.names):
             raise InvalidExpressionError("parameter names must be distinct")
+        # flint's contexts take ASCII names only; other names (θ1) live in sympy
+        # output, and flint works with internal ones.
+        internal = self.names if all(n.isascii() for n in self.names) else tuple(
+            f"x{i}" for i in range(len(self.names)))
         # degrevlex keeps printed laws in the natural "highest degree first" order.
-        self.context: Any = flint.fmpz_mpoly_ctx.get(self.names, "degrevlex")
+        self.context: Any = flint.fmpz_mpoly_ctx.get(internal, "degrevlex")
+        self.rational_context: Any = flint.fmpq_mpoly_ctx.get(internal, "degrevlex")
         self.index = {name: i for i, name in enumerate(self.names)}
 
     @property
@@ -82,9 +88,19 @@ class PolynomialRing:
         return tuple(self.context.gens())
 
     @cached_property
+    def rational_gens(self) -> tuple[Any, ...]:
+        """The variables as flint polynomials over Q (for parsing formulas)."""
+        return tuple(self.rational_context.gens())
+
+    @cached_property
+    def sparse_ring(self) -> Any:
+        """sympy's sparse ring Q[symbols], to read sympy expressions without recursion."""
+        return sympy.polys.rings.PolyRing(self.symbols, sympy.QQ)
+
+    @cached_property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
-        """The variables as (real) sympy symbols."""
-        return tuple(sympy.Symbol(name, real=True) for name in self.names)
+        """The variables as plain sympy symbols, equal to a user's ``sympy.symbols(names)``."""
+        return tuple(sympy.Symbol(name) for name in self.names)
 
     def zero(self) -> Any:
         """The zero polynomial."""
@@ -124,26 +140,45 @@ class PolynomialRing:
         return poly
 
     def from_sympy_scaled(self, expression: Any) -> tuple[Any, int]:
-        """``(q * expression, q)`` with q the least common denominator of the coefficients."""
+        """``(q * expression, q)`` with q the least common denominator of the coefficients.
+
+        A string is parsed by :func:`~conslaws.core.algebra.parsing.parse_formula` (nothing
+        in it runs) and folded straight into flint; a sympy expression goes through sympy's
+        sparse polynomial ring, so thousands of variables cost no recursion.
+        """
+        if isinstance(expression, str):
+            rational = parse_formula(expression).evaluate(_FlintAlgebra(self, expression))
+        elif isinstance(expression, (int, Fraction)) and not isinstance(expression, bool):
+            rational = self.rational_context.from_dict(
+                {(0,) * self.dimension: flint.fmpq(Fraction(expression).numerator,
+                                                   Fraction(expression).denominator)})
+        elif isinstance(expression, sympy.Basic):
+            rational = self._from_sympy_expression(expression)
+        else:
+            raise InvalidExpressionError(
+                f"cannot read a {type(expression).__name__} as a formula: give a string, "
+                "a sympy expression or a number")
+        terms = rational.to_dict()
+        denominator = math.lcm(*(int(c.q) for c in terms.values())) if terms else 1
+        scaled = {m: int(c.p) * (denominator // int(c.q)) for m, c in terms.items()}
+        return self.from_dict(scaled), denominator
+
+    def _from_sympy_expression(self, expression: sympy.Basic) -> Any:
         expr = sympify_expression(expression, self.symbols_by_name)
         unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in self.index)
         if unknown:
             raise InvalidExpressionError(
-                f"{expression!s}: unknown parameter(s) {', '.join(unknown)}"
+                f"{_excerpt(str(expression))}: unknown parameter(s) {', '.join(unknown[:5])}"
             )
         try:
-            poly = sympy.Poly(expr, *self.symbols, domain=sympy.QQ)
-        except (sympy.PolynomialError, sympy.CoercionFailed) as error:
+            sparse = self.sparse_ring.from_expr(expr)
+        except (ValueError, sympy.PolynomialError, sympy.CoercionFailed) as error:
             raise InvalidExpressionError(
-                f"{expression!s} is not a polynomial with rational coefficients"
+                f"{_excerpt(str(expression))} is not a polynomial with rational coefficients"
             ) from error
-        terms = {
-            tuple(int(e) for e in monom): Fraction(int(c.numerator), int(c.denominator))
-            for monom, c in poly.terms()
-            if c
-        }
-        denominator = math.lcm(*(c.denominator for c in terms.values())) if terms else 1
-        return self.from_dict({m: int(c * denominator) for m, c in terms.items()}), denominator
+        return self.rational_context.from_dict(
+            {tuple(int(e) for e in monom): flint.fmpq(int(c.numerator), int(c.denominator))
+             for monom, c in sparse.items() if c})
 
     @cached_property
     def symbols_by_name(self) -> dict[str, sympy.Symbol]:
@@ -170,26 +205,84 @@ class PolynomialRing:
 
 
 def sympify_expression(expression: Any, names: Mapping[str, sympy.Symbol]) -> sympy.Expr:
-    """Parse a string (or pass through a sympy expression) with our symbols.
+    """A formula as a sympy expression in our symbols; strings never reach sympy's parser.
 
-    Only arithmetic is accepted from strings: sympy's parser is given the
-    parameter symbols and nothing else that could be called.
+    A string is parsed by the whitelist of :func:`~conslaws.core.algebra.parsing.parse_formula`
+    and built from sympy objects; a sympy expression has its symbols mapped by name onto
+    ``names`` (a user's ``Symbol("u", positive=True)`` is our ``u``).
+
+    Examples
+    --------
+    >>> u = sympy.Symbol("u")
+    >>> sympify_expression("u^2/2", {"u": u})
+    u**2/2
+    >>> sympify_expression("__import__('os')", {})
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidExpressionError: cannot use a function call in formula "__imp...
     """
     if isinstance(expression, sympy.Basic):
-        # Map user symbols with the same names onto ours (assumptions may differ).
+        if not isinstance(expression, sympy.Expr):
+            raise InvalidExpressionError(f"{expression!s} is not an expression")
         return expression.xreplace(
             {s: names[str(s)] for s in expression.free_symbols if str(s) in names}
         )
-    if not isinstance(expression, (str, int, Fraction)):
-        raise InvalidExpressionError(f"cannot read {expression!r} as a formula")
-    text = str(expression).replace("^", "**")
-    try:
-        parsed = sympy.parse_expr(text, local_dict=dict(names), evaluate=True)
-    except Exception as error:  # sympy raises many types on malformed input
-        raise InvalidExpressionError(f"cannot parse formula {text!r}") from error
-    if not isinstance(parsed, sympy.Expr):
-        raise InvalidExpressionError(f"{text!r} is not an expression")
-    return parsed
+    if isinstance(expression, (int, Fraction)) and not isinstance(expression, bool):
+        value = Fraction(expression)
+        return sympy.Rational(value.numerator, value.denominator)
+    if not isinstance(expression, str):
+        raise InvalidExpressionError(
+            f"cannot read a {type(expression).__name__} as a formula: give a string, "
+            "a sympy expression or a number")
+    result: sympy.Expr = parse_formula(expression).to_sympy(names)
+    return result
+
+
+class _FlintAlgebra:
+    """Folds a parsed formula into ``flint.fmpq_mpoly`` (see ``Formula.evaluate``)."""
+
+    def __init__(self, ring: PolynomialRing, text: str) -> None:
+        self.ring, self.text = ring, text
+        self.zero_exponents = (0,) * ring.dimension
+
+    def number(self, value: Fraction) -> Any:
+        return self.ring.rational_context.from_dict(
+            {self.zero_exponents: flint.fmpq(value.numerator, value.denominator)})
+
+    def name(self, name: str) -> Any:
+        if name not in self.ring.index:
+            raise InvalidExpressionError(f"{_excerpt(self.text)}: unknown parameter {name}")
+        return self.ring.rational_gens[self.ring.index[name]]
+
+    def add(self, items: list[Any]) -> Any:
+        total = items[0]
+        for item in items[1:]:
+            total = total + item
+        return total
+
+    def mul(self, items: list[Any]) -> Any:
+        total = items[0]
+        for item in items[1:]:
+            total = total * item
+        return total
+
+    def neg(self, x: Any) -> Any:
+        return -x
+
+    def div(self, x: Any, y: Any) -> Any:
+        if not y.is_constant():
+            raise InvalidExpressionError(
+                f"{_excerpt(self.text)} is not a polynomial (it divides by a parameter)")
+        if y.is_zero():
+            raise InvalidExpressionError(f"{_excerpt(self.text)} divides by zero")
+        return x / y.leading_coefficient()
+
+    def power(self, x: Any, exponent: int) -> Any:
+        return x**exponent
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def primitive_part(poly: Any) -> Any:

@@ -214,7 +214,7 @@ class LawsResult:
     @property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
         """The parameters as sympy symbols, matching those in :attr:`laws`."""
-        return tuple(sympy.Symbol(n, real=True) for n in self.parameter_names)
+        return tuple(sympy.Symbol(n) for n in self.parameter_names)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the fields of cli.md (and a few more)."""

@@ -114,7 +114,7 @@ def _key(lr: float) -> str:
 
 
 def _lambdified(laws: Sequence[sympy.Expr], names: Sequence[str]) -> Any:
-    symbols = [sympy.Symbol("t", real=True), *(sympy.Symbol(n, real=True) for n in names)]
+    symbols = [sympy.Symbol("t"), *(sympy.Symbol(n) for n in names)]
     return sympy.lambdify(symbols, list(laws), modules="numpy")
 
 

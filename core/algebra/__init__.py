@@ -1,0 +1,1 @@
+"""Algebra: formulas, polynomials over Z, polynomial vector fields and their gradings."""
