@@ -22,7 +22,7 @@ from conslaws.core.architecture import Architecture
 from conslaws.core.backend import Backend
 from conslaws.core.closure import lie_closure
 from conslaws.core.data_trace import DataTrace, sample_data_trace
-from conslaws.core.errors import InvalidOptionError
+from conslaws.core.errors import ConslawsError, InvalidOptionError
 from conslaws.core.fields import VectorField
 from conslaws.core.flow import Flow
 from conslaws.core.graph import count_paths
@@ -34,6 +34,13 @@ from conslaws.core.probe_count import count_by_probes
 from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.registry import architectures, backends, flows
 from conslaws.core.results import CountResult, LawsResult, laws_phrase
+from conslaws.core.selfcheck import (
+    SelfCheckError,
+    check_conserved_at_points,
+    check_independent,
+    check_laws,
+)
+from conslaws.core.witness import poor_witness_reasons, witness_prime
 
 __all__ = ["build_model", "count", "find_laws", "make_backend", "make_flow"]
 
@@ -242,6 +249,7 @@ def count(
             return probed
         timings["probes"] = probed.seconds
     arithmetic = make_backend(backend, modulus=modulus, tolerance=tolerance)
+    arithmetic, poor, witness_notes = _witness(model, arithmetic, backend, modulus, point)
     size = model.dimension
     best = None
     # In data mode the point's region is part of the question: never move it.
@@ -284,7 +292,15 @@ def count(
     lower = len(independent)
     upper = size - lie if arithmetic.exact else size
     certified = arithmetic.exact and lower == upper
-    statement = _statement(size, lie, lower, upper, certify_degree, arithmetic, certified)
+    checks = [*witness_notes, LAW_CHECK if independent else "laws: none proved"]
+    if certified and independent:
+        try:
+            checks += check_laws(model, [verified[i] for i in independent], chooser, rng)
+        except SelfCheckError as failure:
+            certified, lower = False, 0
+            poor.append(str(failure))
+    statement = _statement(size, lie, lower, upper, certify_degree, arithmetic, certified,
+                           poor, mode)
     if closure.generic_trace_dimensions[-1] > lie:
         statement += (
             f" The given point is not generic: the rank there ({lie}) is below the rank at "
@@ -322,6 +338,7 @@ def count(
         timings=timings,
         data_samples=data.samples if data is not None else 0,
         activation_patterns=dict(data.patterns) if data is not None else {},
+        checks=checks,
     )
 
 
@@ -345,8 +362,48 @@ def _use_probes(engine: str, model: Model, flow: Flow, mode: str,
     return suitable and name == "modular" and small_prime
 
 
+#: How every law the search returns was proved (recorded in the results' ``checks``).
+LAW_CHECK = "laws: the exact identity grad(h).w = 0 over Q for every generating field"
+
+
+def _witness(model: Model, arithmetic: Backend, backend: str | Backend, modulus: int | None,
+             point: str | Sequence[Any] | None) -> tuple[Backend, list[str], list[str]]:
+    """The backend to count with, why its prime is a poor witness, and what was changed.
+
+    The reasons are empty for a good witness; the notes say when the prime was changed.
+
+    A prime the user did not choose is changed for one dividing none of the model's
+    field coefficients (:mod:`conslaws.core.witness`); a chosen one is kept and the
+    statement says what it costs.
+    """
+    p = arithmetic.characteristic
+    if p <= 1:
+        return arithmetic, [], []
+    values = None
+    if point is not None:
+        values = (list(parse_point(point, model.parameter_names)) if isinstance(point, str)
+                  else list(as_point(point, model.parameter_names)))
+    reasons = poor_witness_reasons(model, p, values)
+    chosen = modulus is not None or isinstance(backend, Backend)
+    if reasons and not chosen:
+        better = witness_prime(model, p)
+        if better != p:
+            try:
+                replacement = make_backend(backend, modulus=better)
+            except ConslawsError:
+                return arithmetic, reasons, []
+            note = f"witness prime: the default modulus {p} divides the model's data; {better} used"
+            return replacement, poor_witness_reasons(model, better, values), [note]
+    return arithmetic, reasons, []
+
+
 def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine: Backend,
-               certified: bool) -> str:
+               certified: bool, poor: Sequence[str] = (), mode: str = "phi") -> str:
+    caveat = ""
+    if poor:
+        caveat = (f" The modulus is a poor witness: {'; '.join(poor)}. A rank mod p stays a "
+                  f"lower bound of the true rank, but it can be far below it, so the upper "
+                  f"bound may be far from the count: choose another modulus.")
     if not engine.exact:
         return (
             f"Floating-point rank {lie} (an estimate: nothing is proved); "
@@ -358,20 +415,27 @@ def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine:
         f"{laws_phrase(upper)}"
     )
     if certified and upper == 0:
-        return f"{rank_part}: none. Proved."
+        return f"{rank_part}: none. Proved." + caveat
     if certified:
         return (
             f"{rank_part}; {laws_phrase(lower, 'independent polynomial')} of degree <= {degree} "
             f"verified exactly {'proves' if lower == 1 else 'prove'} at least {lower}. Proved."
-        )
-    return (
+        ) + caveat
+    bounds = (
         f"{rank_part}; {laws_phrase(lower, 'independent polynomial')} of degree <= {degree} "
         f"{'was' if lower == 1 else 'were'} verified, proving at least {lower}. "
-        f"The true count is between them. The rank "
-        f"equals the generic one with probability >= 1 - deg/p at a random point, so "
-        f"{upper} is very likely exact; laws of higher degree (or non-polynomial ones) "
-        f"would close the gap."
+        f"The true count is between them."
     )
+    if poor:
+        return bounds + caveat
+    if mode == "data":
+        return bounds + (" The rank is that of fields sampled from data; a region of the "
+                         "inputs that the samples missed can make it too low, and the "
+                         "count too high.")
+    return bounds + (
+        f" At a random point the rank equals the generic one with probability "
+        f">= 1 - deg/p, so {upper} is likely the count; laws of higher degree (or "
+        f"non-polynomial ones) would close the gap.")
 
 
 
@@ -404,6 +468,8 @@ def find_laws(
     model = _flow_model(base, dynamics, mode)
     engine = make_backend(backend, modulus=modulus)
     exact = engine if engine.exact else make_backend("modular")
+    exact, poor, witness_notes = _witness(model, exact, backend if engine.exact else "modular",
+                                          modulus, point)
     seed_used = _seed(seed, point)
     rng = random.Random(seed_used)
     theta = _point(model, exact, rng, point, mode)
@@ -419,6 +485,12 @@ def find_laws(
                                   frame=closure.frames[0], progress=progress)
     chosen = independent_laws(search.laws, chooser, exact)
     upper = model.dimension - closure.lie_dimension
+    checks = [*witness_notes, LAW_CHECK]
+    if chosen:
+        # The printed laws are all re-checked; their independence claim too.
+        checks += [check_conserved_at_points(model, search.laws, rng),
+                   check_independent([search.laws[i] for i in chosen], chooser, rng)]
+    checks += [f"poor witness: {reason}" for reason in poor]
     return LawsResult(
         model=model.name,
         architecture=model.architecture,
@@ -436,4 +508,5 @@ def find_laws(
         seed=seed_used,
         seconds=time.perf_counter() - start,
         homogeneous=search.homogeneous,
+        checks=checks,
     )

@@ -41,11 +41,14 @@ from conslaws.core.probe_closure import PROBE_MARGIN, check_matrix_size, probe_c
 from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.rescaling import QuadraticLaw, mixing_laws, rescaling_laws
 from conslaws.core.results import CountResult, laws_phrase
+from conslaws.core.selfcheck import SelfCheckError, check_conserved_on_probes, check_rank
 
 __all__ = ["count_by_probes"]
 
 #: Random points tried before a count is reported uncertified.
 POINTS_TRIED = 2
+#: A user-chosen probe prime below this may divide a network's path multiplicities.
+SMALL_PRIME = 2**16
 
 
 def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.Random,
@@ -108,6 +111,20 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     assert best_closure is not None and best_theta is not None
     lower, upper = len(chosen), size - best_lie
     certified = lower == upper
+    checks = ["structural laws: rescalings and mixings proved from the graph"
+              if chosen else "laws: none proved"]
+    caveat = ""
+    if certified and chosen:
+        kept = [laws[i] for i in chosen]
+        try:
+            checks.append(check_conserved_on_probes(model.graph, kept, rng))
+            residues = [_residue(v, p) for v in best_theta]
+            checks.append(check_rank(_gradient_rows(kept, residues), rng))
+        except SelfCheckError as failure:
+            certified, lower, caveat = False, 0, f" {failure}."
+    if modulus is not None and p < SMALL_PRIME:
+        caveat += (f" The modulus {p} is small: it may divide path multiplicities of the "
+                   f"network, and a rank mod {p} can then be far below the true one.")
     symbols = model.ring.symbols
     verified = [sympy.Add(*(c * symbols[a] * symbols[b] for a, b, c in laws[i]))
                 for i in chosen]
@@ -128,13 +145,14 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
                          "engine": "probes"},
         seed=seed,
         seconds=time.perf_counter() - start,
-        statement=_statement(best_lie, lower, upper, p, certified),
+        statement=_statement(best_lie, lower, upper, p, certified) + caveat,
         mode="phi",
         point=[str(v) for v in best_theta],
         verified_laws=[flow.express(h, model) for h in verified],
         verified_degree=min(certify_degree, 2),
         timings=timings,
         engine="probes",
+        checks=checks,
     )
 
 
@@ -173,17 +191,23 @@ def _structural_laws(model: Model) -> list[QuadraticLaw]:
     return diagonal + mixing_laws(model.graph)
 
 
+def _gradient_rows(laws: list[QuadraticLaw], residues: Sequence[int]) -> list[list[int]]:
+    """The laws' gradients at the integer point ``residues``, over Z."""
+    rows = [[0] * len(residues) for _ in laws]
+    for row, terms in zip(rows, laws, strict=True):
+        for a, b, c in terms:
+            # ∂(c θ_a θ_b) = c θ_b e_a + c θ_a e_b (2 c θ_a e_a when a = b).
+            row[a] += c * residues[b]
+            row[b] += c * residues[a]
+    return rows
+
+
 def _independent(laws: list[QuadraticLaw], residues: Sequence[int], p: int) -> list[int]:
     """Indices of laws whose gradients at θ* are independent mod p."""
     if not laws:
         return []
-    theta = np.array(residues, dtype=np.int64)
-    rows = np.zeros((len(laws), len(residues)), dtype=np.int64)
-    for r, terms in enumerate(laws):
-        for a, b, c in terms:
-            # ∂(c θ_a θ_b) = c θ_b e_a + c θ_a e_b (2 c θ_a e_a when a = b).
-            rows[r, a] = (rows[r, a] + c * theta[b]) % p
-            rows[r, b] = (rows[r, b] + c * theta[a]) % p
+    rows = np.array([[v % p for v in row] for row in _gradient_rows(laws, residues)],
+                    dtype=np.int64)
     return sorted(modular_rank(rows, p).pivot_rows)
 
 

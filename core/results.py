@@ -70,6 +70,9 @@ class CountResult:
     data_samples: int = 0
     activation_patterns: dict[str, int] = field(default_factory=dict)
     engine: str = "fields"
+    #: What was verified and how: the exact checks behind the bounds and the
+    #: independent self-checks run before a count is called certified.
+    checks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the fields of cli.md (and a few more)."""
@@ -100,6 +103,7 @@ class CountResult:
             "point": self.point,
             "seconds": round(self.seconds, 6),
             "timings": {k: round(v, 6) for k, v in self.timings.items()},
+            "checks": list(self.checks),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -210,6 +214,8 @@ class LawsResult:
     seed: int | None
     seconds: float
     homogeneous: bool = True
+    #: What was verified and how (see :attr:`CountResult.checks`).
+    checks: list[str] = field(default_factory=list)
 
     @property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
@@ -234,6 +240,7 @@ class LawsResult:
             "backend": self.backend,
             "seed": self.seed,
             "seconds": round(self.seconds, 6),
+            "checks": list(self.checks),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
