@@ -53,7 +53,6 @@ import numpy as np
 import sympy
 
 from conslaws.core.errors import ConslawsError
-from conslaws.core.fields import variables_of
 from conslaws.core.model import Model
 from conslaws.core.polynomials import Number, SparseTerms
 
@@ -105,7 +104,7 @@ def check_conserved_at_points(model: Model, laws: Sequence[Any], rng: random.Ran
     for _ in range(points):
         x = [rng.randint(-POINT_BOUND, POINT_BOUND) for _ in range(model.dimension)]
         values: dict[int, dict[int, Number]] = {}  # each field is evaluated once per point
-        for number, (h, terms) in enumerate(zip(laws, compiled, strict=True), 1):
+        for number, terms in enumerate(compiled, 1):
             gradient = terms.gradient(x)
             touching = sorted({i for j in gradient for i in index.get(j, ())})
             for i in touching:
