@@ -108,6 +108,7 @@ class ModularBackend(Backend):
 
     name = "modular"
     exact = True
+    prime_field = True
     description = "exact linear algebra over GF(p) with python-flint (default p = 2**61 - 1)"
 
     def __init__(self, modulus: int = DEFAULT_MODULUS) -> None:

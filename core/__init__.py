@@ -19,25 +19,75 @@ Examples
 True
 """
 
-from conslaws.core.api import build_model, count, find_laws, make_backend
-from conslaws.core.architecture import Architecture, Option
-from conslaws.core.backend import Backend
-from conslaws.core.closure import Closure, lie_closure
-from conslaws.core.errors import (
-    ConslawsError,
-    InvalidExpressionError,
-    InvalidGraphError,
-    InvalidModulusError,
-    InvalidOptionError,
-    InvalidPointError,
-    ModelTooLargeError,
-    PluginError,
-    UnknownNameError,
-)
-from conslaws.core.fields import VectorField
-from conslaws.core.laws import find_polynomial_laws, is_conserved
-from conslaws.core.model import Model
-from conslaws.core.results import CountResult, LawsResult
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+# Names are imported on first use (PEP 562): ``import conslaws.backends.modular`` as a
+# script's first line must not drag in the whole API (nor meet a half-built module),
+# and the command line starts faster.
+_HOME = {
+    "build_model": "api",
+    "count": "api",
+    "find_laws": "api",
+    "make_backend": "api",
+    "Architecture": "architecture",
+    "Option": "architecture",
+    "Backend": "backend",
+    "Closure": "closure",
+    "lie_closure": "closure",
+    "ConslawsError": "errors",
+    "InvalidExpressionError": "errors",
+    "InvalidGraphError": "errors",
+    "InvalidModulusError": "errors",
+    "InvalidOptionError": "errors",
+    "InvalidPointError": "errors",
+    "ModelTooLargeError": "errors",
+    "PluginError": "errors",
+    "UnknownNameError": "errors",
+    "VectorField": "fields",
+    "find_polynomial_laws": "laws",
+    "is_conserved": "laws",
+    "Model": "model",
+    "CountResult": "results",
+    "LawsResult": "results",
+}
+
+if TYPE_CHECKING:
+    from conslaws.core.api import build_model, count, find_laws, make_backend
+    from conslaws.core.architecture import Architecture, Option
+    from conslaws.core.backend import Backend
+    from conslaws.core.closure import Closure, lie_closure
+    from conslaws.core.errors import (
+        ConslawsError,
+        InvalidExpressionError,
+        InvalidGraphError,
+        InvalidModulusError,
+        InvalidOptionError,
+        InvalidPointError,
+        ModelTooLargeError,
+        PluginError,
+        UnknownNameError,
+    )
+    from conslaws.core.fields import VectorField
+    from conslaws.core.laws import find_polynomial_laws, is_conserved
+    from conslaws.core.model import Model
+    from conslaws.core.results import CountResult, LawsResult
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(importlib.import_module(f"conslaws.core.{_HOME[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'conslaws.core' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
 
 __all__ = [
     "Architecture",
@@ -66,4 +116,7 @@ __all__ = [
     "make_backend",
 ]
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("conslaws")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"

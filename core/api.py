@@ -22,7 +22,7 @@ from conslaws.core.architecture import Architecture
 from conslaws.core.backend import Backend
 from conslaws.core.closure import lie_closure
 from conslaws.core.data_trace import DataTrace, sample_data_trace
-from conslaws.core.errors import ConslawsError, InvalidOptionError
+from conslaws.core.errors import ConslawsError, InvalidModulusError, InvalidOptionError
 from conslaws.core.fields import VectorField
 from conslaws.core.flow import Flow
 from conslaws.core.graph import count_paths
@@ -236,11 +236,12 @@ def count(
     seed_used = _seed(seed, point)
     rng = random.Random(seed_used)
     timings: dict[str, float] = {}
-    if _use_probes(engine, model, dynamics, mode, backend, modulus):
+    probe_prime = _probe_modulus(engine, model, dynamics, mode, backend, modulus)
+    if probe_prime is not None:
         if tolerance is not None:
-            raise InvalidOptionError("--tolerance applies to the float backend only")
+            raise InvalidOptionError("tolerance applies to the float backend only")
         probed = count_by_probes(model, dynamics, seed=seed_used, rng=rng, point=point,
-                                 modulus=modulus, progress=progress, start=start,
+                                 modulus=probe_prime or None, progress=progress, start=start,
                                  certify_degree=certify_degree)
         # auto: an uncertified probe count falls back to listing the fields
         # (which seeks laws of every degree) when the paths are few enough.
@@ -342,24 +343,42 @@ def count(
     )
 
 
-def _use_probes(engine: str, model: Model, flow: Flow, mode: str,
-                backend: str | Backend, modulus: int | None) -> bool:
-    """Whether ``count`` should run the probe engine."""
+def _probe_modulus(engine: str, model: Model, flow: Flow, mode: str,
+                   backend: str | Backend, modulus: int | None) -> int | None:
+    """The prime ``count`` should run the probe engine with, or None for the fields engine.
+
+    Capabilities decide: the probes need a network graph, a flow that keeps the
+    parameterization, and exact arithmetic in a prime field small enough for their
+    int64 kernels (:data:`MAX_PROBE_MODULUS`).  A backend instance brings its own
+    characteristic; by name, the modular backend's default prime is too large,
+    so the probes use their own default (None means that, here: ``0``).
+    """
     if engine not in ENGINES:
-        raise InvalidOptionError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise InvalidOptionError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "fields":
-        return False
-    name = backend.name if isinstance(backend, Backend) else backend
-    suitable = model.graph is not None and flow.name == "gradient" and mode == "phi"
+        return None
+    suitable = model.graph is not None and flow.keeps_parameterization and mode == "phi"
+    if isinstance(backend, Backend):
+        p = backend.characteristic if backend.exact else 0
+        fits = 2 < p < MAX_PROBE_MODULUS
+    else:
+        cls = backends.load(backend)
+        p = modulus or 0
+        fits = cls.exact and getattr(cls, "prime_field", False) and (
+            modulus is None or modulus < MAX_PROBE_MODULUS)
     if engine == "probes":
         if not suitable:
             raise InvalidOptionError(
-                "--engine probes needs a network graph, --flow gradient and --mode phi")
-        if name != "modular":
-            raise InvalidOptionError("--engine probes computes mod a prime: use --backend modular")
-        return True
-    small_prime = modulus is None or modulus < MAX_PROBE_MODULUS
-    return suitable and name == "modular" and small_prime
+                "engine 'probes' needs a network graph, the gradient flow and mode 'phi'")
+        if not fits and modulus is not None:
+            raise InvalidModulusError(
+                f"engine 'probes' needs a prime below 2**22 = {MAX_PROBE_MODULUS}, got {modulus}")
+        if not fits:
+            raise InvalidOptionError(
+                f"engine 'probes' computes mod a prime below {MAX_PROBE_MODULUS}: use the "
+                "modular backend (or a backend whose characteristic is such a prime)")
+        return p
+    return p if suitable and fits else None
 
 
 #: How every law the search returns was proved (recorded in the results' ``checks``).

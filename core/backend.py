@@ -129,6 +129,9 @@ class Backend(ABC):
     #: reduce exact integer values mod a positive characteristic before handing
     #: them over, which keeps its own arithmetic on word-size numbers.
     characteristic: int = 0
+    #: True for backends over GF(p) that take the prime as their ``modulus`` option;
+    #: with a small enough prime the probe engine can then compute in the same field.
+    prime_field: ClassVar[bool] = False
 
     @abstractmethod
     def convert(self, value: Rational) -> Any:

@@ -44,6 +44,10 @@ class Flow(ABC):
     summary: ClassVar[str] = ""
     options: ClassVar[tuple[Option, ...]] = ()
     certify_degree: ClassVar[int] = 2
+    #: True when :meth:`transform` returns the model itself (its fields are the
+    #: gradients of φ): engines that work on the network directly, such as the
+    #: probe engine, then apply.
+    keeps_parameterization: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.settings: dict[str, Any] = convert_options(f"flow {self.name}", self.options,

@@ -95,6 +95,7 @@ class GradientFlow(Flow):
 
     name: ClassVar[str] = "gradient"
     summary: ClassVar[str] = "Euclidean gradient flow (default)"
+    keeps_parameterization: ClassVar[bool] = True
 
     def transform(self, model: Model) -> Model:
         return model
