@@ -11,6 +11,9 @@
 * ``mirror [--mirror-layers l1,l2]``: θ' = -M(θ)∇L with M = diag(θ) on the
   chosen layers (all by default: nonnegative matrix factorization; the outer
   layer: input-convex networks), fields M(θ)∇φ_i.
+* ``mirror-momentum --tau T [--mirror-layers l1,l2]``: the phase space and drift of
+  ``momentum``, fields (0, 0, diag(Tθ + θ')∇φ_i) on the chosen layers and
+  (0, 0, ∇φ_i) elsewhere.
 * ``weight-decay [--decay L]``: θ' + L θ = -∇L on (s, θ) with s = e^{Lt}:
   χ_0 = (L s, -L θ), χ_i = (0, ∇φ_i); its laws are H(s θ) for the
   gradient-flow laws H.
@@ -40,31 +43,64 @@ from conslaws.core.fields import VectorField
 from conslaws.core.flow import Flow
 from conslaws.core.model import Model
 from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.validation import check_flow_names, exact_number
 
-__all__ = ["GradientFlow", "MirrorFlow", "MomentumFlow", "NesterovFlow", "WeightDecayFlow"]
+__all__ = ["GradientFlow", "MirrorFlow", "MirrorMomentumFlow", "MomentumFlow", "NesterovFlow",
+           "WeightDecayFlow"]
 
 CLOCK = "s"
 TIME = sympy.Symbol("t")
 
 
 def parse_rate(value: Any, flag: str) -> Fraction:
-    """A nonnegative rational (``0``, ``1/2``, ``3``)."""
-    try:
-        rate = Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError):
-        raise InvalidOptionError(f"{flag}: {value!r} is not a rational number like 1/2") from None
+    """A nonnegative rational (``0``, ``"1/2"``, ``3``, ``Fraction(1, 2)``).
+
+    Text goes through :func:`~conslaws.core.algebra.parsing.parse_rational`; a float
+    is read as the decimal it prints as (``0.1`` is 1/10).
+
+    Examples
+    --------
+    >>> parse_rate("1/2", "--tau"), parse_rate(0.1, "--tau")
+    (Fraction(1, 2), Fraction(1, 10))
+    >>> parse_rate("1/2 + x", "--tau")
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidOptionError: --tau: "1/2 + x" is not an integer, a fraction like ...
+    """
+    if isinstance(value, float) or type(value).__name__ in ("float32", "float64"):
+        value = repr(float(value))
+    rate = exact_number(value, flag, InvalidOptionError)
     if rate < 0:
         raise InvalidOptionError(f"{flag}: must be 0 or positive, got {rate}")
     return rate
 
 
 def _extended_ring(model: Model, velocities: bool) -> PolynomialRing:
+    # A parameter named like the clock, the time or another one's velocity would make
+    # the printed (and JSON) laws ambiguous: refuse it.
+    check_flow_names("momentum/nesterov" if velocities else "weight-decay",
+                     model.parameter_names, clock=CLOCK, time=str(TIME), velocities=velocities)
     names = [CLOCK, *model.parameter_names]
     if velocities:
         names += [f"{n}_dot" for n in model.parameter_names]
     if len(set(names)) != len(names):
         raise InvalidOptionError(f"parameter names clash with {CLOCK!r} or a '_dot' velocity name")
     return PolynomialRing(names)
+
+
+def _mirrored(model: Model, chosen: tuple[int, ...] | None) -> set[int]:
+    """Indices of the parameters in the layers ``chosen`` (all when None)."""
+    if chosen is None:
+        return set(range(model.dimension))
+    if model.layers is None:
+        raise InvalidOptionError(
+            f"mirror_layers: {model.architecture!r} does not number its layers")
+    known = sorted(set(model.layers))
+    missing = [layer for layer in chosen if layer not in known]
+    if missing:
+        raise InvalidOptionError(
+            f"mirror_layers: no layer {missing[0]} (layers: {','.join(map(str, known))})")
+    return {j for j, layer in enumerate(model.layers) if layer in chosen}
 
 
 def _lift(model: Model, ring: PolynomialRing, shift: int) -> list[VectorField]:
@@ -165,22 +201,7 @@ class MirrorFlow(Flow):
     )
 
     def transform(self, model: Model) -> Model:
-        chosen = self.settings["mirror_layers"]
-        if chosen is None:
-            scaled = set(range(model.dimension))
-        else:
-            if model.layers is None:
-                raise InvalidOptionError(
-                    f"--mirror-layers: {model.architecture!r} does not number its layers"
-                )
-            known = sorted(set(model.layers))
-            missing = [layer for layer in chosen if layer not in known]
-            if missing:
-                raise InvalidOptionError(
-                    f"--mirror-layers: no layer {missing[0]} (layers: "
-                    f"{','.join(map(str, known))})"
-                )
-            scaled = {j for j, layer in enumerate(model.layers) if layer in chosen}
+        scaled = _mirrored(model, self.settings["mirror_layers"])
         gens = model.ring.gens
         fields = tuple(
             VectorField(model.ring,
@@ -190,6 +211,49 @@ class MirrorFlow(Flow):
         )
         return Model(f"{model.name} | {self.describe()}", model.ring, fields, None,
                      model.architecture, dict(model.options), layers=model.layers)
+
+
+class MirrorMomentumFlow(MomentumFlow):
+    """Momentum with a mirror metric: θ'' + τθ' = -diag(τθ + θ')∇L on the chosen layers.
+
+    The phase space and the drift are those of ``momentum``; the generating fields
+    are (0, 0, diag(τθ + θ')∇φ_i) on the mirrored coordinates and (0, 0, ∇φ_i) on the
+    others, the continuous limit of momentum in the mirror coordinates of
+    "Keep the momentum" (ICML 2024) as its reference notebooks define it.
+
+    Examples
+    --------
+    >>> from conslaws.core.api import build_model
+    >>> flow = MirrorMomentumFlow(tau="0")
+    >>> flow.transform(build_model("custom", phi="u*v")).generators[1].components
+    {3: v*u_dot, 4: u*v_dot}
+    """
+
+    name: ClassVar[str] = "mirror-momentum"
+    summary: ClassVar[str] = "momentum in mirror coordinates: metric diag(tau theta + theta')"
+    options: ClassVar[tuple[Option, ...]] = (
+        *MomentumFlow.options,
+        MirrorFlow.options[0],
+    )
+
+    def transform(self, model: Model) -> Model:
+        scaled = _mirrored(model, self.settings["mirror_layers"])
+        ring = _extended_ring(model, velocities=True)
+        size, tau = model.dimension, self.settings["tau"]
+        lifted = _lift(model, ring, 1 + size)
+        fields = [self._drift(ring, size)]
+        for g in lifted:
+            comps = {}
+            for k, c in g.components.items():
+                j = k - 1 - size
+                if j in scaled:
+                    # (τ θ_j + θ'_j) c, with τ = a/b scaled by b (a field's span is unchanged).
+                    metric = ring.gens[1 + j] * tau.numerator + ring.gens[k] * tau.denominator
+                    c = metric * c
+                comps[k] = c
+            fields.append(VectorField(ring, comps, label=f"M{g.label}"))
+        return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
+                     model.architecture, dict(model.options))
 
 
 class WeightDecayFlow(Flow):

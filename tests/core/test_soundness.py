@@ -77,7 +77,9 @@ def flow_space(theta: Sequence[sympy.Symbol], phi: Sequence[sympy.Expr], flow: s
     * momentum (heavy ball, friction τ) on z = (s, θ, θ'): χ_0 = (τs, θ', -τθ')
       for τ > 0, (1, θ', 0) for τ = 0, and χ_i = (0, 0, ∇φ_i(θ));
     * weight decay θ' + λθ = -∇L on (s, θ): χ_0 = (λs, -λθ), χ_i = (0, ∇φ_i(θ));
-    * mirror: diag(θ)∇φ_i on θ.
+    * mirror: diag(θ)∇φ_i on θ;
+    * mirror-momentum: the momentum drift, χ_i = (0, 0, diag(τθ + θ')∇φ_i(θ)) (every
+      coordinate mirrored; for τ = 0 the drift is (1, θ', 0) and the metric diag(θ')).
     """
     theta = list(theta)
     zero = [sympy.Integer(0)] * len(theta)
@@ -86,11 +88,14 @@ def flow_space(theta: Sequence[sympy.Symbol], phi: Sequence[sympy.Expr], flow: s
         return theta, grads
     if flow == "mirror":
         return theta, [[x * g for x, g in zip(theta, grad, strict=True)] for grad in grads]
-    if flow == "momentum":
+    if flow in ("momentum", "mirror-momentum"):
         tau = rational(options.get("tau", 1))
         velocity = [sympy.Symbol(f"{x.name}_dot") for x in theta]
         drift: Field = ([tau * S, *velocity, *(-tau * v for v in velocity)] if tau
                         else [sympy.Integer(1), *velocity, *zero])
+        if flow == "mirror-momentum":
+            grads = [[(tau * x + v) * g for x, v, g in zip(theta, velocity, grad, strict=True)]
+                     for grad in grads]
         lifted = [[sympy.Integer(0), *zero, *grad] for grad in grads]
         return [S, *theta, *velocity], [drift, *lifted]
     if flow == "weight-decay":
@@ -111,7 +116,7 @@ def unclock(law: Any, flow: str, options: Mapping[str, Any]) -> sympy.Expr:
     """A printed law back on the phase space: s = e^{rate t}, or s = t when the rate is 0."""
     law = plain(sympy.sympify(law))
     if T in law.free_symbols:
-        rate = {"momentum": options.get("tau", 1),
+        rate = {"momentum": options.get("tau", 1), "mirror-momentum": options.get("tau", 1),
                 "weight-decay": options.get("decay", 1)}.get(flow)
         assert rate is not None, f"a {flow} law with a clock: {law}"
         law = law.subs(T, S if rational(rate) == 0 else sympy.log(S) / rational(rate))
@@ -385,8 +390,9 @@ def random_models(draw: Any, primes: Sequence[int | None] = PRIMES) -> RandomMod
 
 @st.composite
 def random_flows(draw: Any, prime: int) -> tuple[str, dict[str, str]]:
-    flow = draw(st.sampled_from(["gradient", "momentum", "weight-decay", "mirror"]))
-    if flow == "momentum":
+    flow = draw(st.sampled_from(["gradient", "momentum", "weight-decay", "mirror",
+                                 "mirror-momentum"]))
+    if flow in ("momentum", "mirror-momentum"):
         return flow, {"tau": draw(st.sampled_from(["0", "1", f"1/{prime}", str(prime),
                                                    "1/3", "5"]))}
     if flow == "weight-decay":
@@ -460,7 +466,7 @@ def test_random_models_laws_are_conserved(data: Any) -> None:
     flow, options = data.draw(random_flows(p), label="flow")
     modulus = None if p == MERSENNE else p
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
-    degree = {"momentum": 3, "weight-decay": 4}.get(flow, 2)
+    degree = {"momentum": 3, "mirror-momentum": 3, "weight-decay": 4}.get(flow, 2)
 
     symbols, fields = flow_space(random_model.symbols, random_model.phi, flow, options)
     truth = reference_laws(symbols, fields, seed)
