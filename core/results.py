@@ -3,17 +3,20 @@
 A result carries everything a caller needs (counts per level, bounds, laws as
 sympy expressions, parameter names, timing) and renders itself as a dict/JSON
 (the fields fixed by cli.md), plain text for terminals, LaTeX, and HTML for
-Jupyter.
+Jupyter; :mod:`conslaws.core.export` writes its laws for Sage, Mathematica
+and Maple (``to_sage``, ``to_mathematica``, ``to_maple``).
 """
 
 from __future__ import annotations
 
-import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
+
+from conslaws.core.export import html_law, html_text, latex_laws, to_format
 
 __all__ = ["CountResult", "LawsResult", "laws_phrase"]
 
@@ -28,6 +31,36 @@ def laws_phrase(number: int, kind: str = "") -> str:
     """
     words = f"{kind} law" if kind else "law"
     return f"{number} {words}{'' if number == 1 else 's'}"
+
+
+#: Laws shown by the notebook displays (all of them are in ``laws`` and in every export).
+_SHOWN = 50
+
+
+def _html_page(title: str, rows: Sequence[tuple[str, object]], heading: str,
+               laws: Sequence[sympy.Expr], marked: frozenset[int] | None, note: str) -> str:
+    """The notebook display of a result: title, a table, the laws as HTML text, a note.
+
+    Plain HTML (``<sub>``, ``<sup>``), everything escaped; the classes keep
+    MathJax 2 and 3 off it, so nothing in it is ever read as math.
+    """
+    table = "".join(f"<tr><th style=\"text-align:left\">{html_text(key)}</th>"
+                    f"<td style=\"text-align:left\">{html_text(value)}</td></tr>"
+                    for key, value in rows)
+    lines = []
+    for i, law in enumerate(laws[:_SHOWN]):
+        mark = "*" if marked is not None and i in marked else ""
+        lines.append(f"h<sub>{i + 1}</sub>{mark} = {html_law(law)}")
+    if len(laws) > _SHOWN:
+        lines.append(f"... and {len(laws) - _SHOWN} more")
+    if marked is not None and laws and len(marked) < len(laws):
+        lines.append("<small>(* marks a functionally independent subset)</small>")
+    listing = f"<p>{html_text(heading)}</p>" if heading else ""
+    if lines:
+        listing += f"<p style=\"font-family:monospace\">{'<br>'.join(lines)}</p>"
+    return (f"<div class=\"conslaws tex2jax_ignore mathjax_ignore\">"
+            f"<p><b>{html_text(title)}</b></p><table>{table}</table>{listing}"
+            f"<p><small>{html_text(note)}</small></p></div>")
 
 
 def _names_preview(names: tuple[str, ...], limit: int = 6) -> str:
@@ -166,19 +199,53 @@ class CountResult:
             f"{'' if self.certified else ' (not certified)'} \\\\\n\\hline\n\\end{{tabular}}"
         )
 
+    def _title(self) -> str:
+        if self.certified:
+            return f"{laws_phrase(self.laws, 'conservation')}, certified"
+        return (f"between {self.laws_lower_bound} and {self.laws_upper_bound} conservation "
+                "laws, not certified")
+
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>W<sub>{k}</sub></td><td>{d}</td></tr>"
-            for k, d in enumerate(self.trace_dimensions)
-        )
-        status = "certified" if self.certified else html.escape(self._status())
-        return (
-            f"<b>{html.escape(self.model)}</b> (flow {html.escape(self.flow)}), "
-            f"D = {self.parameters}<br>"
-            f"<table><tr><th>level</th><th>dim at point</th></tr>{rows}</table>"
-            f"<b>{self.laws}</b> conservation laws ({status})<br>"
-            f"<small>{html.escape(self.statement)}</small>"
-        )
+        """The notebook display: the count, its proof status, and the verified laws."""
+        rows: list[tuple[str, object]] = [
+            ("model", self.model),
+            ("flow", self.flow if self.mode == "phi" else
+             f"{self.flow} (mode {self.mode}, {self.data_samples} sampled inputs)"),
+            ("parameters D", self.parameters), ("laws", self.laws),
+            ("status", self._status()),
+            ("Lie dimension", self.lie_dimension),
+            ("dim W_k at the point", ", ".join(map(str, self.trace_dimensions))),
+            ("backend", self._backend_line()), ("time", f"{self.seconds:.3f} s"),
+        ]
+        heading = ""
+        if self.verified_laws or self.laws:
+            heading = (f"{laws_phrase(len(self.verified_laws), 'independent')} verified "
+                       f"exactly (degree <= {self.verified_degree}):")
+        return _html_page(self._title(), rows, heading, self.verified_laws, None,
+                          self.statement)
+
+    def _repr_latex_(self) -> str:
+        """The count and the verified laws as display math (the second notebook display)."""
+        title = f"\\text{{{self._title()}; }} D = {self.parameters}"
+        if not self.verified_laws:
+            return f"$$ {title} $$"
+        laws = latex_laws(self.verified_laws, limit=_SHOWN)
+        return f"$$ \\begin{{gathered}} {title} \\\\\n{laws}\n\\end{{gathered}} $$"
+
+    def to_sage(self) -> str:
+        """The verified laws for Sage: a comment line, then one law per line.
+
+        See :mod:`conslaws.core.export` (names, and how to read the lines).
+        """
+        return to_format(self, "sage")
+
+    def to_mathematica(self) -> str:
+        """The verified laws for Mathematica (``_`` written ``x``), one per line."""
+        return to_format(self, "mathematica")
+
+    def to_maple(self) -> str:
+        """The verified laws for Maple, one per line."""
+        return to_format(self, "maple")
 
     def __repr__(self) -> str:
         return (
@@ -269,14 +336,51 @@ class LawsResult:
         return "\n".join(lines)
 
     def to_latex(self) -> str:
-        """The laws as a LaTeX ``aligned`` block."""
-        body = " \\\\\n".join(
-            f"h_{{{i + 1}}} &= {sympy.latex(h)}" for i, h in enumerate(self.laws)
-        )
-        return f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"
+        """The laws as a LaTeX ``aligned`` block, ``W1_2_3`` written ``W^{(1)}_{2,3}``."""
+        return latex_laws(self.laws, degree=self.degree)
+
+    def _title(self) -> str:
+        found = laws_phrase(len(self.laws))
+        if len(self.laws) != self.independent:
+            found += f" ({self.independent} independent)"
+        return f"{found}, complete" if self.complete else f"{found} found, not all"
+
+    def _repr_html_(self) -> str:
+        """The notebook display: a table of what was found, and the laws as HTML text."""
+        allowed = (f"yes: the {self.laws_upper_bound} laws the Lie closure allows"
+                   if self.complete else
+                   f"no: {self.independent} of at most {self.laws_upper_bound}")
+        seed = "given point" if self.seed is None else self.seed
+        rows: list[tuple[str, object]] = [
+            ("model", self.model), ("flow", self.flow), ("parameters D", self.parameters),
+            ("degree", f"<= {self.degree}"), ("laws found", len(self.laws)),
+            ("functionally independent", self.independent), ("complete", allowed),
+            ("Lie dimension", self.lie_dimension), ("backend", self.backend),
+            ("seed", seed), ("time", f"{self.seconds:.3f} s"),
+        ]
+        heading = (f"a basis of the polynomial laws of degree <= {self.degree}:"
+                   if self.laws else f"no polynomial law of degree <= {self.degree}")
+        return _html_page(self._title(), rows, heading, self.laws,
+                          frozenset(self.independent_indices), "; ".join(self.checks))
 
     def _repr_latex_(self) -> str:
-        return f"$$ {self.to_latex()} $$"
+        """The laws as display math (the second notebook display)."""
+        return f"$$ {latex_laws(self.laws, limit=_SHOWN, degree=self.degree)} $$"
+
+    def to_sage(self) -> str:
+        """The laws for Sage: a comment line, then one law per line.
+
+        See :mod:`conslaws.core.export` (names, and how to read the lines).
+        """
+        return to_format(self, "sage")
+
+    def to_mathematica(self) -> str:
+        """The laws for Mathematica (``_`` written ``x``), one per line."""
+        return to_format(self, "mathematica")
+
+    def to_maple(self) -> str:
+        """The laws for Maple, one per line."""
+        return to_format(self, "maple")
 
     def __repr__(self) -> str:
         return (
