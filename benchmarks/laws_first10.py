@@ -18,7 +18,7 @@ from pathlib import Path
 import conslaws.core as cl
 from conslaws.core.cli import build_parser
 
-DEFAULT_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+DEFAULT_BENCH = Path(__file__).resolve().parent / "data"
 
 
 def options_of(args: list[str]) -> tuple[str, dict[str, object]]:

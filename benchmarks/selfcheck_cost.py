@@ -63,8 +63,9 @@ def measure(cases: list[dict[str, Any]]) -> tuple[float, float]:
 def api_count(args: list[str]) -> None:
     from conslaws.core.cli import main
 
-    with mock.patch("sys.stdout"), mock.patch("sys.stderr"):
-        main(["count", *args, "--seed", "0"])
+    with mock.patch("sys.stdout"), mock.patch("sys.stderr") as stderr:
+        stderr.isatty.return_value = False  # no progress bars
+        main(["count", *args, "--seed", "0", "--no-progress"])
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ Examples
 --------
 >>> from conslaws.core.registry import flows
 >>> flows.names()
-['gradient', 'mirror', 'momentum', 'nesterov', 'weight-decay']
+['gradient', 'mirror', 'mirror-momentum', 'momentum', 'nesterov', 'weight-decay']
 """
 
 from __future__ import annotations
