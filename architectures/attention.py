@@ -24,6 +24,7 @@ from conslaws.core.errors import InvalidOptionError
 from conslaws.core.graph import sum_polynomials
 from conslaws.core.model import Model
 from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.validation import ModelSize
 
 __all__ = ["AttentionArchitecture"]
 
@@ -43,6 +44,12 @@ class AttentionArchitecture(Architecture):
                "number of tokens N (default 2; phi is minimal for N >= 2; with one token "
                "softmax is constant and phi = V^T O)", default=2, metavar="N"),
     )
+
+    def estimate(self, **options: Any) -> ModelSize:
+        d, d1 = options["dim"], options["head_dim"]
+        pairs = 2 if options["tokens"] >= 2 else 1
+        # phi: pairs x H x d x d products, each a sum of d1 / H quadratic terms.
+        return ModelSize(parameters=4 * d1 * d, formula=2 * pairs * d * d * d1)
 
     def build(self, **options: Any) -> Model:
         d, d1, heads = options["dim"], options["head_dim"], options["heads"]
@@ -67,5 +74,13 @@ class AttentionArchitecture(Architecture):
                             var[f"{left}{h}_{c}_{a}"] * var[f"{right}{h}_{c}_{b}"]
                             for c in range(1, rows + 1)
                         ]))
+        tokens = options["tokens"]
+        notes: tuple[str, ...] = ()
+        if tokens == 1:
+            notes = ("one token: softmax of a 1x1 matrix is 1, so the output is x V^T O; this "
+                     "count is for phi = V^T O, and every coordinate of Q and K is conserved",)
+        elif tokens > 2:
+            notes = (f"tokens={tokens}: phi = (Q^T K, V^T O) is the same for every number of "
+                     "tokens from 2 on, and so is this count",)
         return Model.from_phi(names, phi, name=f"attention {describe_options(options)}",
-                              architecture=self.name, options=options, ring=ring)
+                              architecture=self.name, options=options, ring=ring, notes=notes)

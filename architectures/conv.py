@@ -31,6 +31,7 @@ from conslaws.core.architecture import (
 )
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.model import Model
+from conslaws.core.validation import ModelSize
 
 __all__ = ["ConvArchitecture"]
 
@@ -49,6 +50,14 @@ class ConvArchitecture(Architecture):
         Option("stride", parse_positive_int, "stride s of the first layer (default 1)",
                default=1, metavar="S"),
     )
+
+    def estimate(self, **options: Any) -> ModelSize:
+        (c0, c1, c2), (nv, nu) = options["channels"], options["kernels"]
+        p, s = options["length"], options["stride"]
+        q = -(-p // s)
+        # Weight sharing: each filter weight sits on one edge per output position.
+        return ModelSize(parameters=c1 * c0 * nv + c2 * c1 * nu,
+                         graph=c0 * p + (c1 + c2) * q + q * c1 * (c0 * nv + c2 * nu))
 
     def build(self, **options: Any) -> Model:
         (c0, c1, c2), (nv, nu) = options["channels"], options["kernels"]

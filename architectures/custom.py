@@ -38,10 +38,13 @@ __all__ = ["CustomArchitecture"]
 def _split(value: Any, flag: str, separator: str = ";") -> tuple[Any, ...]:
     if isinstance(value, str):
         items = tuple(part.strip() for part in value.split(separator))
-    elif isinstance(value, Sequence):
-        items = tuple(value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        raise InvalidOptionError(f"{flag}: expected formulas, got bytes {value!r:.40} (decode "
+                                 "it first)")
+    elif isinstance(value, (Sequence, sympy.MatrixBase)):
+        items = tuple(value)  # a sympy Matrix: its entries, row by row
     else:
-        items = (value,)
+        items = (value,)  # one sympy expression or number
     if not items or any(isinstance(i, str) and not i for i in items):
         raise InvalidOptionError(f"{flag}: empty formula in {value!r}")
     return items
@@ -54,14 +57,23 @@ def _parse_phi(value: Any, flag: str) -> tuple[Any, ...]:
 def _parse_fields(value: Any, flag: str) -> tuple[tuple[Any, ...], ...]:
     if isinstance(value, str):
         return tuple(_split(field, flag) for field in value.split("|"))
+    if isinstance(value, sympy.MatrixBase):
+        return tuple(tuple(row) for row in value.tolist())  # one field per row
+    if not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray)):
+        raise InvalidOptionError(f"{flag}: expected a sequence of fields (each a sequence of "
+                                 f"components) or text like 'y; -x | x; y', got {value!r:.40}")
     return tuple(_split(field, flag) for field in value)
 
 
 def _parse_params(value: Any, flag: str) -> tuple[str, ...]:
-    names = tuple(p.strip() for p in value.split(",")) if isinstance(value, str) else tuple(value)
-    if not all(isinstance(name, str) for name in names):
-        raise InvalidOptionError(f"{flag}: parameter names must be strings")
-    names = tuple(parse_name(name, what=f"{flag} name") for name in names)
+    if isinstance(value, str):
+        value = tuple(p.strip() for p in value.split(","))
+    elif not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray)):
+        raise InvalidOptionError(f"{flag}: expected names like 'u,v1,v2' or a sequence of "
+                                 f"names, got {value!r:.40}")
+    if not all(isinstance(name, (str, sympy.Symbol)) for name in value):
+        raise InvalidOptionError(f"{flag}: parameter names must be strings (or sympy Symbols)")
+    names = tuple(parse_name(str(name), what=f"{flag} name") for name in value)
     if len(set(names)) != len(names):
         raise InvalidOptionError(f"{flag}: parameter names must be distinct")
     return names

@@ -16,10 +16,28 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import networkx as nx
 
-__all__ = ["layered_graph"]
+from conslaws.core.validation import ModelSize
+
+__all__ = ["layered_graph", "layered_size"]
+
+
+def layered_size(widths: Sequence[int], *, bias: bool = False) -> ModelSize:
+    """Parameters and graph size of :func:`layered_graph`, by arithmetic alone.
+
+    Examples
+    --------
+    >>> layered_size((2, 1, 1), bias=True)
+    ModelSize(parameters=4, graph=9, formula=0)
+    """
+    weights = sum(a * b for a, b in pairwise(widths))
+    hidden = sum(widths[1:-1]) if bias else 0
+    parameters = weights + hidden
+    # Nodes: every unit, one bias node per biased unit; edges: one per parameter.
+    return ModelSize(parameters=parameters, graph=sum(widths) + hidden + parameters)
 
 
 def layered_graph(widths: Sequence[int], *, hidden_kind: str, bias: bool = False) -> nx.DiGraph:

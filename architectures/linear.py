@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from conslaws.architectures.layered import layered_graph
+from conslaws.architectures.layered import layered_graph, layered_size
 from conslaws.core.architecture import Architecture, Option, describe_options, parse_widths
 from conslaws.core.model import Model
+from conslaws.core.validation import ModelSize
 
 __all__ = ["LinearArchitecture"]
 
@@ -27,6 +28,9 @@ class LinearArchitecture(Architecture):
         Option("widths", parse_widths, "layer widths from input to output, e.g. 2,3,2",
                required=True, metavar="N0,N1,..."),
     )
+
+    def estimate(self, **options: Any) -> ModelSize:
+        return layered_size(options["widths"])
 
     def build(self, **options: Any) -> Model:
         graph = layered_graph(options["widths"], hidden_kind="linear")

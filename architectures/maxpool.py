@@ -25,6 +25,7 @@ import networkx as nx
 from conslaws.core.architecture import Architecture, Option, describe_options, parse_positive_int
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.model import Model
+from conslaws.core.validation import ModelSize
 
 __all__ = ["MaxpoolArchitecture"]
 
@@ -43,12 +44,27 @@ class MaxpoolArchitecture(Architecture):
         Option("output", parse_positive_int, "output dimension n", required=True, metavar="N"),
     )
 
+    def estimate(self, **options: Any) -> ModelSize:
+        m, r, k, n = options["input"], options["hidden"], options["pool"], options["output"]
+        s = options["stride"] or k
+        windows = (r - k) // s + 1 if k <= r else 0
+        return ModelSize(parameters=r * m + n * windows,
+                         graph=m + r + windows + n + r * m + windows * k + n * windows)
+
     def build(self, **options: Any) -> Model:
         m, r, k, n = options["input"], options["hidden"], options["pool"], options["output"]
         s = options["stride"] or k
         if k > r:
             raise InvalidOptionError(f"maxpool: window --pool {k} is larger than the layer ({r})")
         windows = (r - k) // s + 1
+        if windows == 1 and options["stride"] is not None and s != k:
+            # Every stride >= r - k + 1 leaves the one window at units 1..k: the same model.
+            raise InvalidOptionError(
+                f"maxpool: --stride {s} changes nothing: with --pool {k} on {r} hidden units "
+                f"only one window fits (a second one needs a stride of at most {r - k})"
+                if r > k else
+                f"maxpool: --stride {s} changes nothing: the one window of --pool {k} covers "
+                f"all {r} hidden units")
         graph = nx.DiGraph()
         inputs = [("x", j) for j in range(1, m + 1)]
         for node in inputs:

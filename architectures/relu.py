@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from conslaws.architectures.layered import layered_graph
+from conslaws.architectures.layered import layered_graph, layered_size
 from conslaws.core.architecture import (
     Architecture,
     Option,
@@ -20,6 +20,7 @@ from conslaws.core.architecture import (
     parse_widths,
 )
 from conslaws.core.model import Model
+from conslaws.core.validation import ModelSize
 
 __all__ = ["ReluArchitecture"]
 
@@ -36,9 +37,19 @@ class ReluArchitecture(Architecture):
                flag=True),
     )
 
+    def estimate(self, **options: Any) -> ModelSize:
+        return layered_size(options["widths"], bias=options["bias"])
+
     def build(self, **options: Any) -> Model:
-        graph = layered_graph(options["widths"], hidden_kind="relu", bias=options["bias"])
-        return Model.from_graph(
+        widths = options["widths"]
+        graph = layered_graph(widths, hidden_kind="relu", bias=options["bias"])
+        model = Model.from_graph(
             graph, name=f"relu {describe_options(options)}", architecture=self.name,
             options=options,
         )
+        if options["bias"] and len(widths) < 3:
+            # Biases sit on hidden neurons only (theory.md section 5): the option is inert,
+            # which tests and users rely on (relu 3,2 with or without bias is the same map).
+            model.notes += (f"bias: widths {','.join(map(str, widths))} has no hidden layer, "
+                            "so no bias was added (biases sit on hidden neurons)",)
+        return model

@@ -20,6 +20,7 @@ import networkx as nx
 
 from conslaws.core.architecture import Architecture, Option, describe_options, parse_positive_int
 from conslaws.core.model import Model
+from conslaws.core.validation import ModelSize
 
 __all__ = ["ResnetArchitecture"]
 
@@ -36,6 +37,12 @@ class ResnetArchitecture(Architecture):
                metavar="R"),
         Option("blocks", parse_positive_int, "number q of blocks", required=True, metavar="Q"),
     )
+
+    def estimate(self, **options: Any) -> ModelSize:
+        m, r, q = options["width"], options["hidden"], options["blocks"]
+        parameters = 2 * m * r * q
+        # Nodes: the q + 1 streams and the hidden units; edges: parameters and skips.
+        return ModelSize(parameters=parameters, graph=m * (q + 1) + r * q + parameters + m * q)
 
     def build(self, **options: Any) -> Model:
         m, r, q = options["width"], options["hidden"], options["blocks"]

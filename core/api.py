@@ -40,6 +40,16 @@ from conslaws.core.selfcheck import (
     check_independent,
     check_laws,
 )
+from conslaws.core.validation import (
+    architecture_argument,
+    backend_argument,
+    check_run_arguments,
+    check_search_size,
+    flow_argument,
+    flow_options_argument,
+    modulus_argument,
+    search_degree_argument,
+)
 from conslaws.core.witness import poor_witness_reasons, witness_prime
 
 __all__ = ["build_model", "count", "find_laws", "make_backend", "make_flow"]
@@ -72,6 +82,9 @@ def make_backend(backend: str | Backend = "modular", **options: Any) -> Backend:
         ...
     conslaws.core.errors.InvalidModulusError: modulus 91 is not prime (91 = 7 * 13)
     """
+    backend = backend_argument(backend)
+    if options.get("modulus") is not None:
+        options["modulus"] = modulus_argument(options["modulus"])
     if isinstance(backend, Backend):
         return backend
     cls = backends.load(backend)
@@ -91,6 +104,7 @@ def make_flow(flow: str | Flow = "gradient", options: Mapping[str, Any] | None =
     >>> make_flow("momentum", {"tau": "1/2"}).describe()
     'momentum tau=1/2'
     """
+    flow, options = flow_argument(flow), flow_options_argument(options)
     if isinstance(flow, Flow):
         if options:
             raise InvalidOptionError("flow options cannot be given with a Flow instance")
@@ -112,6 +126,7 @@ def build_model(architecture: str | Architecture | Model, **options: Any) -> Mod
     >>> build_model("linear", widths="2,3,2").parameter_names[:3]
     ('W1_1_1', 'W1_1_2', 'W1_2_1')
     """
+    architecture = architecture_argument(architecture)
     if isinstance(architecture, Model):
         if options:
             raise InvalidOptionError("options cannot be given together with a built Model")
@@ -193,8 +208,9 @@ def count(
         ``"modular"`` (default), ``"rational"`` or ``"float"``.
     seed : int, optional
         Seed of every random choice; drawn and reported when not given.
-    point : str or sequence, optional
-        The point, instead of a random one (``"1,2,3/2"`` or values).
+    point : str, sequence or mapping, optional
+        The point, instead of a random one: ``"1,2,3/2"``, exact values (ints,
+        Fractions, sympy Rationals, numpy integers) or a mapping name -> value.
     mode : {"phi", "data"}
         Generating fields from the parameterization φ, or sampled from data
         at the point (:mod:`conslaws.core.data_trace`; graph-built models).
@@ -228,9 +244,20 @@ def count(
     """
     start = time.perf_counter()
     _check_mode(mode)
+    args = check_run_arguments(architecture=architecture, backend=backend, seed=seed,
+                               point=point, flow=flow, flow_options=flow_options,
+                               modulus=modulus, progress=progress,
+                               certify_degree=certify_degree)
+    architecture, backend, seed, point = args.architecture, args.backend, args.seed, args.point
+    flow, flow_options, modulus = args.flow, args.flow_options, args.modulus
+    progress, certify_degree = args.progress, args.certify_degree
     base = build_model(architecture, **options)
     dynamics = make_flow(flow, flow_options)
     model = _flow_model(base, dynamics, mode)
+    if certify_degree is not None and (model.graph is None or engine == "fields"):
+        # The fields engine will search laws of this degree: refuse before the closure.
+        model.check_listable()
+        check_search_size(model.dimension, certify_degree, "certify_degree")
     if certify_degree is None:
         certify_degree = dynamics.certify_degree
     seed_used = _seed(seed, point)
@@ -480,11 +507,18 @@ def find_laws(
     """
     start = time.perf_counter()
     _check_mode(mode)
-    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
-        raise InvalidOptionError(f"--degree must be a positive integer, got {degree!r}")
+    degree = search_degree_argument(degree, "degree", minimum=1)
+    args = check_run_arguments(architecture=architecture, backend=backend, seed=seed,
+                               point=point, flow=flow, flow_options=flow_options,
+                               modulus=modulus, progress=progress)
+    architecture, backend, seed, point = args.architecture, args.backend, args.seed, args.point
+    flow, flow_options, modulus, progress = args.flow, args.flow_options, args.modulus, \
+        args.progress
     base = build_model(architecture, **options)
     dynamics = make_flow(flow, flow_options)
     model = _flow_model(base, dynamics, mode)
+    model.check_listable()  # a network with too many paths: that is the first problem
+    check_search_size(model.dimension, degree, "degree")
     engine = make_backend(backend, modulus=modulus)
     exact = engine if engine.exact else make_backend("modular")
     exact, poor, witness_notes = _witness(model, exact, backend if engine.exact else "modular",

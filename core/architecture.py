@@ -19,6 +19,7 @@ conslaws.core.errors.InvalidOptionError: --widths: '3,a' is not a list ... ('a' 
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any, ClassVar
 
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.model import Model
+from conslaws.core.validation import ModelSize, check_model_size
 
 __all__ = [
     "Architecture",
@@ -78,7 +80,9 @@ class Architecture(ABC):
 
     Subclasses set ``name``, ``summary`` and ``options`` and implement
     :meth:`build`, which receives every option already converted.  Users call
-    :meth:`model`.
+    :meth:`model`.  A subclass may also implement :meth:`estimate`, the size of
+    the model computed from the options alone, so that too large a model is
+    refused before anything is allocated.
     """
 
     name: ClassVar[str] = ""
@@ -89,15 +93,27 @@ class Architecture(ABC):
     def build(self, **options: Any) -> Model:
         """Build the model from converted options."""
 
+    def estimate(self, **options: Any) -> ModelSize | None:
+        """The size of the model :meth:`build` would make, from converted options.
+
+        Arithmetic only (no allocation); ``None`` (the default) when unknown.
+        """
+        return None
+
     def model(self, **options: Any) -> Model:
-        """Validate and convert ``options``, then :meth:`build` the model.
+        """Validate and convert ``options``, check the size, then :meth:`build` the model.
 
         Raises
         ------
         InvalidOptionError
             An option is unknown, missing or has a bad value.
+        ModelTooLargeError
+            :meth:`estimate` exceeds a limit of :mod:`conslaws.core.validation`.
         """
-        return self.build(**convert_options(self.name, self.options, options))
+        converted = convert_options(self.name, self.options, options)
+        check_model_size(f"{self.name} {describe_options(converted)}".strip(),
+                         self.estimate(**converted))
+        return self.build(**converted)
 
 
 def convert_options(owner: str, declared: Sequence[Option], given: Mapping[str, Any]
@@ -128,25 +144,46 @@ def convert_options(owner: str, declared: Sequence[Option], given: Mapping[str, 
 def _as_int(item: Any, flag: str, whole: Any) -> int:
     what = "a positive integer" if item is whole else "a list of positive integers"
     if isinstance(item, bool):
-        raise InvalidOptionError(f"{flag}: {whole!r} is not {what}")
-    if isinstance(item, int):
-        return item
-    text = str(item).strip()
-    try:
-        return int(text)
-    except ValueError:
+        raise InvalidOptionError(f"{flag}: {_shown(whole)} is not {what}")
+    if isinstance(item, numbers.Integral):  # int, numpy.int64, sympy.Integer
+        return int(item)
+    if not isinstance(item, str):
+        detail = "" if item is whole else f" ({_shown(item)} is not an integer)"
+        raise InvalidOptionError(f"{flag}: {_shown(whole)} is not {what}{detail}")
+    text = item.strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    # Plain ASCII digits only: int() would also read "1_000" and other scripts' digits.
+    if not (digits.isascii() and digits.isdigit()):
         detail = "" if item is whole else f" ({text!r} is not an integer)"
-        raise InvalidOptionError(f"{flag}: {whole!r} is not {what}{detail}") from None
+        raise InvalidOptionError(f"{flag}: {_shown(whole)} is not {what}{detail}")
+    if len(digits) > 100:
+        raise InvalidOptionError(f"{flag}: {_shown(text, 30)} has {len(digits)} digits; "
+                                 f"that is far too large")
+    return int(text)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_widths(value: Any, flag: str = "--widths", minimum_length: int = 2) -> tuple[int, ...]:
-    """Comma-separated positive integers (``"3,4,2"``) or a sequence of ints."""
+    """Comma-separated positive integers (``"3,4,2"``, the command-line form) or a
+    sequence of integers (``(3, 4, 2)``, a 1-D numpy array too)."""
+    items: Sequence[Any]
     if isinstance(value, str):
-        items: Sequence[Any] = value.split(",") if value.strip() else []
+        items = value.split(",") if value.strip() else []
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        raise InvalidOptionError(f"{flag}: expected integers, got bytes {_shown(value)} "
+                                 "(decode it, or give a tuple of ints)")
     elif isinstance(value, Sequence):
         items = value
+    elif getattr(value, "ndim", None) == 1 and hasattr(value, "tolist"):
+        items = value.tolist()
     else:
-        raise InvalidOptionError(f"{flag}: expected comma-separated integers, got {value!r}")
+        raise InvalidOptionError(
+            f"{flag}: expected a sequence of integers or comma-separated integers, got "
+            f"{_shown(value)}")
     widths = tuple(_as_int(item, flag, value) for item in items)
     for w in widths:
         if w < 1:

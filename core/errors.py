@@ -31,7 +31,27 @@ __all__ = [
 
 
 class ConslawsError(Exception):
-    """Base class of every error conslaws raises on bad input or a bad plugin."""
+    """Base class of every error conslaws raises on bad input or a bad plugin.
+
+    Parameters
+    ----------
+    *args
+        The message (as for any exception).
+    argument : str, optional
+        The API argument at fault (``"fixed_time"``), when there is one: the
+        message speaks in that name, and the CLI shows its flag instead
+        (``--fixed-time``).
+
+    Examples
+    --------
+    >>> error = ConslawsError("fixed_time must be positive, got -1", argument="fixed_time")
+    >>> error.argument, str(error)
+    ('fixed_time', 'fixed_time must be positive, got -1')
+    """
+
+    def __init__(self, *args: object, argument: str | None = None) -> None:
+        super().__init__(*args)
+        self.argument = argument
 
 
 class InvalidOptionError(ConslawsError, ValueError):

@@ -78,7 +78,7 @@ def parse_rate(value: Any, flag: str) -> Fraction:
 def _extended_ring(model: Model, velocities: bool) -> PolynomialRing:
     # A parameter named like the clock, the time or another one's velocity would make
     # the printed (and JSON) laws ambiguous: refuse it.
-    check_flow_names("momentum/nesterov" if velocities else "weight-decay",
+    check_flow_names("momentum-type flow" if velocities else "flow weight-decay",
                      model.parameter_names, clock=CLOCK, time=str(TIME), velocities=velocities)
     names = [CLOCK, *model.parameter_names]
     if velocities:

@@ -21,9 +21,18 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from conslaws.core.errors import InvalidExpressionError, ModelTooLargeError
+from conslaws.core.errors import InvalidExpressionError, InvalidGraphError, ModelTooLargeError
 from conslaws.core.fields import VectorField
 from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.validation import (
+    MAX_DENSE_SIZE,
+    ModelSize,
+    check_formula_sizes,
+    check_model_size,
+    formulas_argument,
+    names_argument,
+    rows_argument,
+)
 
 __all__ = ["MAX_LISTED_PATHS", "Model"]
 
@@ -57,6 +66,10 @@ class Model:
         them (``--mirror-layers`` uses it).
     graph : networkx.DiGraph or None
         The network graph of graph-built models.
+    notes : tuple of str
+        What a count of this model means beyond the numbers, one sentence each:
+        set by architectures when φ is known not to be minimal (a scalar input
+        without biases), or when an option makes a part of the model inert.
 
     Notes
     -----
@@ -77,6 +90,7 @@ class Model:
         expansion: Any = None,
         layers: tuple[int, ...] | None = None,
         graph: Any = None,
+        notes: Sequence[str] = (),
     ) -> None:
         if generators is None and graph is None:
             raise ValueError("a Model needs generating fields or a network graph")
@@ -86,13 +100,20 @@ class Model:
         self.options: Mapping[str, Any] = dict(options or {})
         self.layers = layers
         self.graph = graph
+        self.notes: tuple[str, ...] = tuple(notes)
         self._generators = generators
         self._phi = phi
         self._expansion = expansion
 
-    def _expand(self) -> None:
-        """Expand the graph's paths into φ and its gradient fields (once)."""
-        from conslaws.core.graph import count_paths, expand_graph
+    def check_listable(self) -> None:
+        """Raise :class:`ModelTooLargeError` if the graph's paths are too many to list.
+
+        Nothing happens for models that are not graphs or whose paths are listed;
+        the check counts the paths without listing them.
+        """
+        if self.graph is None or self._generators is not None:
+            return
+        from conslaws.core.graph import count_paths
 
         paths = count_paths(self.graph)
         if paths > MAX_LISTED_PATHS:
@@ -100,6 +121,19 @@ class Model:
                 f"{self.name} has {paths:,} paths, too many to list as fields (at most "
                 f"{MAX_LISTED_PATHS:,}); count it with the probe engine: conslaws count ... "
                 f"--engine probes")
+        if paths * self.dimension > MAX_DENSE_SIZE:
+            # flint stores all D exponents of each path's monomial (about a byte each).
+            raise ModelTooLargeError(
+                f"{self.name} has {paths:,} paths in {self.dimension:,} parameters: listing "
+                f"them as fields needs about {paths * self.dimension / 1e9:.1f} GB (limit "
+                f"MAX_DENSE_SIZE = {MAX_DENSE_SIZE:,} exponents); count it with the probe "
+                f"engine: conslaws count ... --engine probes")
+
+    def _expand(self) -> None:
+        """Expand the graph's paths into φ and its gradient fields (once)."""
+        from conslaws.core.graph import expand_graph
+
+        self.check_listable()
         expansion = expand_graph(self.graph, self.ring)
         kept = [p for p in expansion.phi if p.total_degree() > 0]
         self._expansion = expansion
@@ -138,17 +172,38 @@ class Model:
         architecture: str = "custom",
         options: Mapping[str, Any] | None = None,
         ring: PolynomialRing | None = None,
+        notes: Sequence[str] = (),
     ) -> Model:
         """A model whose generating fields are ``∇φ_i``.
 
-        ``phi`` holds flint polynomials of ``ring`` or sympy expressions/strings
-        in ``names``.  Constant components carry no field and are dropped.
+        ``names`` is a sequence of names (strings or sympy Symbols); ``phi`` a
+        sequence of flint polynomials of ``ring``, sympy expressions, strings or
+        numbers in those names.  Constant components carry no field and are
+        dropped.
+
+        Raises
+        ------
+        InvalidExpressionError
+            A name or a formula is not valid (a single string is not a sequence).
+        ModelTooLargeError
+            Too many names, or formulas whose expansion would be too large
+            (:mod:`conslaws.core.validation`).
+
+        Examples
+        --------
+        >>> import sympy
+        >>> u, v1, v2 = sympy.symbols("u v1 v2")
+        >>> Model.from_phi((u, v1, v2), [u*v1, u*v2]).parameter_names
+        ('u', 'v1', 'v2')
         """
+        names = ring.names if ring is not None else names_argument(names)
+        formulas = formulas_argument(phi)
+        check_formula_sizes([p for p in formulas if not _is_flint_poly(p)], len(names))
         ring = ring or PolynomialRing(names)
-        polys = [p if _is_flint_poly(p) else ring.from_sympy(p) for p in phi]
+        polys = [p if _is_flint_poly(p) else ring.from_sympy(p) for p in formulas]
         kept = [p for p in polys if p.total_degree() > 0]
         return cls(name, ring, _gradients(ring, kept), tuple(kept), architecture,
-                   dict(options or {}))
+                   dict(options or {}), notes=notes)
 
     @classmethod
     def from_graph(
@@ -161,15 +216,29 @@ class Model:
     ) -> Model:
         """A model from a network graph, φ read off by the gated-network view.
 
-        See :mod:`conslaws.core.graph` for the graph format.
+        See :mod:`conslaws.core.graph` for the graph format.  A network with a
+        scalar input and no biases gets a note (see :attr:`notes`): it is
+        positively homogeneous in x, so data reach at most 2n directions, and φ
+        may have more.
         """
+        import networkx as nx
+
         from conslaws.core.graph import validate_graph
 
+        if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
+            kind = type(graph).__name__
+            raise InvalidGraphError(
+                f"graph must be a networkx DiGraph (one edge per pair of nodes), got {kind}")
+        declared = graph.graph.get("parameters", ())
+        check_model_size(name, ModelSize(
+            parameters=len(declared) if hasattr(declared, "__len__") else 0,
+            graph=graph.number_of_nodes() + graph.number_of_edges()))
         validate_graph(graph)
-        ring = PolynomialRing(list(graph.graph["parameters"]))
+        ring = PolynomialRing(names_argument(graph.graph["parameters"], "graph parameters"))
         layer_of = graph.graph.get("layers")
         layers = tuple(layer_of[n] for n in ring.names) if layer_of else None
-        return cls(name, ring, None, None, architecture, options, layers=layers, graph=graph)
+        return cls(name, ring, None, None, architecture, options, layers=layers, graph=graph,
+                   notes=_homogeneous_note(graph))
 
     @classmethod
     def from_fields(
@@ -181,11 +250,27 @@ class Model:
         architecture: str = "custom",
         options: Mapping[str, Any] | None = None,
         ring: PolynomialRing | None = None,
+        notes: Sequence[str] = (),
     ) -> Model:
-        """A model with generating fields given directly (D components each)."""
+        """A model with generating fields given directly (D components each).
+
+        ``fields`` is a sequence of fields, each a :class:`VectorField` or a
+        sequence of D formulas, or a sympy Matrix whose rows are the fields.
+
+        Examples
+        --------
+        >>> import sympy
+        >>> x, y = sympy.symbols("x y")
+        >>> Model.from_fields((x, y), sympy.Matrix([[y, -x]])).generators[0].to_sympy()
+        [y, -x]
+        """
+        names = ring.names if ring is not None else names_argument(names)
+        rows = rows_argument(fields, len(names))
+        check_formula_sizes([c for f in rows if not isinstance(f, VectorField) for c in f
+                             if not _is_flint_poly(c)], len(names), "fields")
         ring = ring or PolynomialRing(names)
         generators = []
-        for i, f in enumerate(fields):
+        for i, f in enumerate(rows):
             if isinstance(f, VectorField):
                 if f.ring is not ring and f.ring.names != ring.names:
                     raise InvalidExpressionError("a field lives in another parameter ring")
@@ -193,7 +278,7 @@ class Model:
             else:
                 generators.append(VectorField.from_sympy(ring, list(f), label=f"w_{i + 1}"))
         kept = tuple(g for g in generators if not g.is_zero())
-        return cls(name, ring, kept, None, architecture, dict(options or {}))
+        return cls(name, ring, kept, None, architecture, dict(options or {}), notes=notes)
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -237,3 +322,34 @@ def _gradients(ring: PolynomialRing, phi: Sequence[Any]) -> tuple[VectorField, .
 
 def _is_flint_poly(obj: Any) -> bool:
     return type(obj).__name__ == "fmpz_mpoly"
+
+
+def _homogeneous_note(graph: Any) -> tuple[str, ...]:
+    """The note of a network with one input, no bias and a ReLU or max-pool unit.
+
+    Every unit is then positively homogeneous in the input x, so the outputs
+    are x f(θ, 1) for x > 0 and |x| f(θ, -1) for x < 0: data reach at most 2n
+    directions (n outputs), and when φ has more components than that it is not
+    minimal (theory.md section 1).
+    """
+    import networkx as nx
+
+    kinds = {kind for _, kind in graph.nodes(data="kind")}
+    if len(graph.graph["inputs"]) != 1 or "bias" in kinds or not kinds & {"relu", "maxpool"}:
+        return ()
+    reach = 2 * len(graph.graph["outputs"])
+    # Paths from the input that carry a parameter (a skip-only path is a constant of phi).
+    every: dict[Any, int] = {}
+    weighted: dict[Any, int] = {}
+    for node in nx.topological_sort(graph):
+        source = int(graph.nodes[node]["kind"] == "input")
+        every[node] = source + sum(every[u] for u in graph.predecessors(node))
+        weighted[node] = sum(every[u] if param is not None else weighted[u]
+                             for u, _, param in graph.in_edges(node, data="param"))
+    paths = sum(weighted[node] for node in graph.graph["outputs"])
+    if paths <= reach:
+        return ()
+    return (f"scalar input without biases: the network is positively homogeneous in x, so "
+            f"data reach at most {reach} directions (the gradients of f(1) and f(-1)) while "
+            f"phi has {paths:,} paths; this count is for phi (laws of every loss through "
+            f"phi); mode='data' counts the laws of the network's own fields",)

@@ -24,18 +24,16 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
+from conslaws.core.algebra.parsing import parse_rational
 from conslaws.core.errors import InvalidPointError
+from conslaws.core.validation import exact_number
 
 __all__ = ["as_point", "parse_point"]
 
 
 def _rational(text: str, where: str) -> Fraction:
-    try:
-        return Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise InvalidPointError(
-            f"--point: {where}{text.strip()!r} is not an integer or a fraction like 3/2"
-        ) from None
+    what = f"--point {where.rstrip('=')}" if where else "--point"
+    return parse_rational(text, what=what, error=InvalidPointError)
 
 
 def parse_point(text: str, names: Sequence[str]) -> list[Fraction]:
@@ -65,18 +63,22 @@ def parse_point(text: str, names: Sequence[str]) -> list[Fraction]:
 
 
 def as_point(values: Sequence[Any], names: Sequence[str]) -> list[Fraction]:
-    """Check length and exactness of a point given from Python."""
+    """Check length and exactness of a point given from Python.
+
+    Values may be ints (numpy integers too), Fractions, sympy Rationals or text
+    like ``"3/2"``; floats are refused (their binary value is rarely the one meant).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> as_point([sympy.Rational(1, 2), Fraction(1, 3), 2], ("u", "v1", "v2"))
+    [Fraction(1, 2), Fraction(1, 3), Fraction(2, 1)]
+    """
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise InvalidPointError(f"--point: expected a sequence of values, got {values!r:.60}")
     if len(values) != len(names):
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
         raise InvalidPointError(
             f"--point has {len(values)} values but the model has {len(names)} parameters ({shown})"
         )
-    point = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
-            if isinstance(v, str):
-                point.append(_rational(v, ""))
-                continue
-            raise InvalidPointError(f"--point: {v!r} is not an exact rational (int or Fraction)")
-        point.append(Fraction(v))
-    return point
+    return [exact_number(v, "--point") for v in values]
