@@ -1,7 +1,7 @@
 """Attention layers: φ = (Q_h^T K_h, V_h^T O_h) for each head h.
 
 softmax(X Q^T K X^T) X V^T O depends on the parameters only through the d×d
-products Q_h^T K_h and V_h^T O_h (theory.md section 1), which are a minimal
+products Q_h^T K_h and V_h^T O_h (docs/theory.md section 1), which are a minimal
 parameterization for at least 2 tokens.  The head dimension d1 is split evenly
 among the H heads: Q_h, K_h, V_h, O_h are (d1/H)×d.
 

@@ -4,7 +4,7 @@ Parameter names: ``W{l}_{i}_{j}`` is the weight from unit j of layer l-1 to
 unit i of layer l (layers and units counted from 1, layer 0 is the input), so
 ``W{l}`` is the l-th weight matrix with rows indexed by outputs.  ``b{l}_{i}``
 is the bias of hidden unit i of layer l.  Order: W1 row by row, then b1, then
-W2, b2, ... (biases only on hidden layers, as in theory.md section 5).
+W2, b2, ... (biases only on hidden layers, as in docs/theory.md section 5).
 
 Examples
 --------

@@ -48,7 +48,7 @@ class ReluArchitecture(Architecture):
             options=options,
         )
         if options["bias"] and len(widths) < 3:
-            # Biases sit on hidden neurons only (theory.md section 5): the option is inert,
+            # Biases sit on hidden neurons only (docs/theory.md section 5): the option is inert,
             # which tests and users rely on (relu 3,2 with or without bias is the same map).
             model.notes += (f"bias: widths {','.join(map(str, widths))} has no hidden layer, "
                             "so no bias was added (biases sit on hidden neurons)",)

@@ -197,7 +197,7 @@ def count(
     its rank K bounds the Lie dimension from below, so there are at most D - K
     laws; polynomial laws of degree up to ``certify_degree`` are then sought
     and verified exactly, and k independent ones prove at least k.  When the
-    two bounds meet the count is ``certified`` (theory.md section 2.2).  If
+    two bounds meet the count is ``certified`` (docs/theory.md section 2.2).  If
     they do not, a second random point is tried.
 
     Parameters
@@ -333,8 +333,9 @@ def count(
         statement += (
             f" The given point is not generic: the rank there ({lie}) is below the rank at "
             f"a random point ({closure.generic_trace_dimensions[-1]}), so the dimensions "
-            f"at the point are lower bounds (theory.md 2.1)."
+            f"at the point are lower bounds (docs/theory.md 2.1)."
         )
+    statement += _notes(model)
     if data is not None:
         statement += (
             f" Data trace: {data.samples} inputs, {len(data.patterns)} activation pattern(s) "
@@ -406,6 +407,11 @@ def _probe_modulus(engine: str, model: Model, flow: Flow, mode: str,
                 "modular backend (or a backend whose characteristic is such a prime)")
         return p
     return p if suitable and fits else None
+
+
+def _notes(model: Model) -> str:
+    """The model's own caveats (a non-minimal parameterization, ...), for the statement."""
+    return "".join(f" Note: {note.rstrip('.')}." for note in model.notes)
 
 
 #: How every law the search returns was proved (recorded in the results' ``checks``).

@@ -28,7 +28,7 @@ Conventions (every backend follows them; the contract suite in
   example a denominator divisible by p).
 
 Exact backends (``exact = True``) give ranks that are rigorous lower bounds of
-the generic rank (theory.md section 2.2); a floating-point backend gives an
+the generic rank (docs/theory.md section 2.2); a floating-point backend gives an
 estimate and says so through ``exact = False`` and :meth:`Backend.describe`.
 """
 
@@ -156,7 +156,7 @@ class Backend(ABC):
         return self.pivot_columns(transposed, len(rows))
 
     def sample_point(self, rng: random.Random, size: int) -> list[Rational]:
-        """A random point suited to this arithmetic (theory.md section 2.2).
+        """A random point suited to this arithmetic (docs/theory.md section 2.2).
 
         The default draws nonzero integers of up to 30 bits, so that a
         polynomial of degree ``d`` vanishes there with probability at most

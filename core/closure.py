@@ -1,6 +1,6 @@
 """Lie closure of the generating fields at one point, with frame pruning.
 
-The algorithm of theory.md sections 2 and 2.1:
+The algorithm of docs/theory.md sections 2 and 2.1:
 
 * ``W_0`` is the span of the generating fields; ``W_{k+1} = W_k + [W_0, W_k]``.
 * At each level only a *local frame* is kept: the fields whose values at θ*
@@ -35,7 +35,7 @@ backend; relu 9,9,8,8,8 --bias has D = 306, 46,656 generators, frame 281):
 * Once a level stops growing, a batch is first tested with a rank (half the
   cost of a pivot search) and searched for pivots only when it adds something.
 * Levels with more than PAIR_LIMIT_FACTOR·D frame pairs use random bilinear
-  probes (theory.md 2.4) instead of all pairs: on relu 20,20,20,10 (D = 1000,
+  probes (docs/theory.md 2.4) instead of all pairs: on relu 20,20,20,10 (D = 1000,
   460,000 pairs at level 1) the closure went from 155 s to 119 s, nearly all of
   it in level 0, which evaluates all 80,000 generators.  Networks that large
   go to the probe engine (:mod:`conslaws.core.probe_closure`), which never
@@ -224,7 +224,7 @@ def lie_closure(
     selection_point : sequence, optional
         Where to choose the frames, when ``point`` may not be generic (a point
         the user gave).  Pruning by values is sound only where the rank is
-        locally constant (theory.md 2.1), so frames are chosen at this
+        locally constant (docs/theory.md 2.1), so frames are chosen at this
         (random, generic) point, and the ranks reported at ``point`` are those
         of the values there of *every* candidate field, frame or not.  They are
         then lower bounds of the dimensions at ``point``, equal to them when
@@ -383,7 +383,7 @@ def _probe_level(
 
     [Σ α_i a_i, Σ β_j b_j] is an element of the Lie algebra whose value at θ*
     is (Σ α_i Da_i)·B - (Σ β_j Db_j)·A: one pass over the frame Jacobians
-    instead of one bracket per pair (theory.md section 2.4).  Its span over
+    instead of one bracket per pair (docs/theory.md section 2.4).  Its span over
     random (α, β) is the span of all pair values, and a probe misses a
     direction that exists with probability about 1/p; a batch of probes that
     adds nothing ends the level.  Every probe is an exact element of the

@@ -1,4 +1,4 @@
-"""The data-sampled trace (``--mode data``), theory.md section 3.
+"""The data-sampled trace (``--mode data``), docs/theory.md section 3.
 
 At a rational point θ the generating fields of the flow are the gradients in θ
 of the network's outputs for each input x, on the activation pattern that x

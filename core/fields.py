@@ -5,7 +5,7 @@ A field on R^D is stored sparsely: only its nonzero components, each a
 values and Jacobians at a point come from φ_i's terms directly (a Hessian is
 cheaper to read off φ_i than to differentiate D components first).
 
-The bracket follows theory.md section 2: ``[a, b] = Da·b - Db·a``.
+The bracket follows docs/theory.md section 2: ``[a, b] = Da·b - Db·a``.
 
 Examples
 --------

@@ -2,7 +2,7 @@
 
 A flow plugin turns the generating fields ∇φ_i of an architecture (the
 Euclidean gradient flow) into the generating fields of another flow, on the
-space that flow lives on (theory.md section 4): the phase space (s, θ, θ') of
+space that flow lives on (docs/theory.md section 4): the phase space (s, θ, θ') of
 dimension 2D + 1 for momentum methods, θ itself with a metric for mirror
 flows, (s, θ) for weight decay.  Counts and laws are then computed on that
 space exactly as for gradient flow.
@@ -63,5 +63,7 @@ class Flow(ABC):
 
     def describe(self) -> str:
         """``momentum tau=1/2`` for titles and JSON."""
-        shown = " ".join(f"{k}={v}" for k, v in self.settings.items() if v not in (None, False))
+        # `is` tests: tau = 0 is a real setting (Fraction(0) == False would hide it).
+        shown = " ".join(f"{k}={v}" for k, v in self.settings.items()
+                         if v is not None and v is not False)
         return f"{self.name} {shown}".strip()

@@ -1,4 +1,4 @@
-"""Built-in flows (theory.md section 4), registered under ``conslaws.flows``.
+"""Built-in flows (docs/theory.md section 4), registered under ``conslaws.flows``.
 
 * ``gradient``: θ' = -∇L, fields ∇φ_i (the architecture's own model).
 * ``momentum --tau T``: heavy ball θ'' + T θ' = -∇L on the phase space
@@ -162,7 +162,7 @@ class MomentumFlow(Flow):
         ring = _extended_ring(model, velocities=True)
         fields = [self._drift(ring, model.dimension), *_lift(model, ring, 1 + model.dimension)]
         return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
-                     model.architecture, dict(model.options))
+                     model.architecture, dict(model.options), notes=model.notes)
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
         tau = self.settings["tau"]
@@ -210,7 +210,8 @@ class MirrorFlow(Flow):
             for g in model.generators
         )
         return Model(f"{model.name} | {self.describe()}", model.ring, fields, None,
-                     model.architecture, dict(model.options), layers=model.layers)
+                     model.architecture, dict(model.options), layers=model.layers,
+                     notes=model.notes)
 
 
 class MirrorMomentumFlow(MomentumFlow):
@@ -253,7 +254,7 @@ class MirrorMomentumFlow(MomentumFlow):
                 comps[k] = c
             fields.append(VectorField(ring, comps, label=f"M{g.label}"))
         return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
-                     model.architecture, dict(model.options))
+                     model.architecture, dict(model.options), notes=model.notes)
 
 
 class WeightDecayFlow(Flow):
@@ -276,7 +277,7 @@ class WeightDecayFlow(Flow):
         parts.update({1 + j: (-rate, ring.gens[1 + j]) for j in range(model.dimension)})
         fields = [_rational_field(ring, parts, "χ_0"), *_lift(model, ring, 1)]
         return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
-                     model.architecture, dict(model.options))
+                     model.architecture, dict(model.options), notes=model.notes)
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
         rate = self.settings["decay"]

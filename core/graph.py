@@ -1,7 +1,7 @@
 """Networks as networkx graphs, and φ from the gated-network view.
 
 An architecture plugin may describe its network as a directed acyclic graph
-instead of writing φ by hand (theory.md section 3).  Multiply the output of
+instead of writing φ by hand (docs/theory.md section 3).  Multiply the output of
 every ReLU unit by a free gate variable γ; the network output is then a
 polynomial in (θ, x, γ), and its coefficients in the monomials of (x, γ) are
 the path-lifting components φ, with paths through linear units summed.  Weight
@@ -115,7 +115,7 @@ class GatedExpansion:
         """The network's outputs as polynomials in θ on one activation pattern.
 
         ``inputs`` are integer values of x, ``gates`` the 0/1 value of every
-        gate id; this is the local polynomial g(·, x) of theory.md section 3.
+        gate id; this is the local polynomial g(·, x) of docs/theory.md section 3.
         """
         outputs: list[list[Any]] = [[] for _ in self.graph.graph["outputs"]]
         for out, key, poly in self.components:

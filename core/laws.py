@@ -1,6 +1,6 @@
 """Polynomial conservation laws of bounded degree, found and verified exactly.
 
-theory.md section 2.3.  A polynomial h = Σ a_α θ^α is a law iff ∇h·w ≡ 0 for
+docs/theory.md section 2.3.  A polynomial h = Σ a_α θ^α is a law iff ∇h·w ≡ 0 for
 every generating field w; each coefficient (in θ) of that polynomial is a
 linear form in the unknowns a_α, and the laws are the kernel.  The search:
 
@@ -238,6 +238,7 @@ def find_polynomial_laws(
     LawSearch
     """
     from conslaws.core.registry import backends
+    from conslaws.core.validation import law_unknowns
 
     start = time.perf_counter()
     if degree < 1:
@@ -245,11 +246,12 @@ def find_polynomial_laws(
     modular = backend if backend.exact else backends.load("modular")()
     rational = backends.load("rational")()
     size = model.dimension
-    count = sum(math.comb(size + d - 1, d) for d in range(1, degree + 1))
+    # Closed form, capped: a loop over the degrees would hang on degree 10**21.
+    count = law_unknowns(size, degree, cap=MAX_MONOMIALS)
     if count > MAX_MONOMIALS:
         raise SearchTooLargeError(
-            f"degree {degree} in {size} parameters means {count:,} unknown coefficients "
-            f"(limit {MAX_MONOMIALS:,}); lower --degree"
+            f"degree {degree} in {size} parameters means more than {MAX_MONOMIALS:,} unknown "
+            f"coefficients; lower the degree"
         )
     homogeneous = model.fields_are_homogeneous
     span = character_span(model.generators)
@@ -347,7 +349,7 @@ def independent_laws(laws: Sequence[Any], point: Sequence[Number], backend: Back
     """Indices of a maximal subset of ``laws`` with independent gradients at ``point``.
 
     With an exact backend, the size of the subset is a rigorous lower bound on
-    the number of functionally independent laws (theory.md section 2.2).
+    the number of functionally independent laws (docs/theory.md section 2.2).
     """
     if not laws:
         return []

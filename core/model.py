@@ -2,7 +2,7 @@
 
 A :class:`Model` is what an architecture plugin produces and what every
 algorithm consumes.  It is built from a parameterization φ (the generating
-fields are the gradients ∇φ_i, theory.md section 1), from a networkx graph
+fields are the gradients ∇φ_i, docs/theory.md section 1), from a networkx graph
 (:mod:`conslaws.core.graph`), or from fields given directly (flows other than
 the gradient flow).
 
@@ -305,7 +305,7 @@ class Model:
         """True when every generating field has components of one total degree.
 
         Then each homogeneous component of a conservation law is a law
-        (theory.md section 2.3), and laws can be sought degree by degree.
+        (docs/theory.md section 2.3), and laws can be sought degree by degree.
         """
         return all(g.is_homogeneous() for g in self.generators)
 
@@ -330,7 +330,7 @@ def _homogeneous_note(graph: Any) -> tuple[str, ...]:
     Every unit is then positively homogeneous in the input x, so the outputs
     are x f(θ, 1) for x > 0 and |x| f(θ, -1) for x < 0: data reach at most 2n
     directions (n outputs), and when φ has more components than that it is not
-    minimal (theory.md section 1).
+    minimal (docs/theory.md section 1).
     """
     import networkx as nx
 

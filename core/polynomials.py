@@ -255,16 +255,10 @@ class _FlintAlgebra:
         return self.ring.rational_gens[self.ring.index[name]]
 
     def add(self, items: list[Any]) -> Any:
-        total = items[0]
-        for item in items[1:]:
-            total = total + item
-        return total
+        return _pairwise(items, lambda x, y: x + y)
 
     def mul(self, items: list[Any]) -> Any:
-        total = items[0]
-        for item in items[1:]:
-            total = total * item
-        return total
+        return _pairwise(items, lambda x, y: x * y)
 
     def neg(self, x: Any) -> Any:
         return -x
@@ -279,6 +273,14 @@ class _FlintAlgebra:
 
     def power(self, x: Any, exponent: int) -> Any:
         return x**exponent
+
+
+def _pairwise(items: list[Any], combine: Any) -> Any:
+    """Fold by halving: summing n terms one at a time copies O(n^2) terms."""
+    while len(items) > 1:
+        items = [combine(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
+                 for i in range(0, len(items), 2)]
+    return items[0]
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

@@ -1,6 +1,6 @@
 """Trace of the Lie algebra of a network from random gated-pass probes.
 
-theory.md section 2.4: the engine for networks too large to list their paths.
+docs/theory.md section 2.4: the engine for networks too large to list their paths.
 
 * Level 0: target + 8 probe gradients ∇F_k(θ*) (:mod:`conslaws.core.probes`),
   each an exact element of W_0 at θ*.

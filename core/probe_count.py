@@ -1,6 +1,6 @@
 """Certified counts for networks too large to list their paths.
 
-The certificate of theory.md section 2.2 from two path-free halves:
+The certificate of docs/theory.md section 2.2 from two path-free halves:
 
 * lower bound of the Lie dimension: the exact rank mod p of probe vectors of
   the trace (:func:`conslaws.core.probe_closure.probe_closure`);
@@ -145,7 +145,8 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
                          "engine": "probes"},
         seed=seed,
         seconds=time.perf_counter() - start,
-        statement=_statement(best_lie, lower, upper, p, certified) + caveat,
+        statement=_statement(best_lie, lower, upper, p, certified) + caveat + "".join(
+            f" Note: {note.rstrip('.')}." for note in model.notes),
         mode="phi",
         point=[str(v) for v in best_theta],
         verified_laws=[flow.express(h, model) for h in verified],
@@ -214,7 +215,7 @@ def _independent(laws: list[QuadraticLaw], residues: Sequence[int], p: int) -> l
 def _statement(lie: int, lower: int, upper: int, p: int, certified: bool) -> str:
     rank_part = (
         f"The exact rank {lie} mod {p} of probe vectors of the Lie algebra's trace "
-        f"(gated forward passes, theory.md 2.4) proves at most {laws_phrase(upper)}"
+        f"(gated forward passes, docs/theory.md 2.4) proves at most {laws_phrase(upper)}"
     )
     if certified and upper == 0:
         return f"{rank_part}: none. Proved."

@@ -1,6 +1,6 @@
 """Gated forward passes mod p: fields of a network without listing its paths.
 
-theory.md section 2.4.  For a network graph, g(θ, x, γ) = Σ_key φ_key(θ)
+docs/theory.md section 2.4.  For a network graph, g(θ, x, γ) = Σ_key φ_key(θ)
 m_key(x, γ) (:mod:`conslaws.core.graph`), so for any values of the inputs x,
 the gates γ and output weights w the scalar F(θ) = w · g(θ, x, γ) is a fixed
 linear combination of the φ_key, and ∇F(θ*) is an element of W_0 at θ*.

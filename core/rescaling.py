@@ -20,7 +20,7 @@ sharing) ties their potential differences; that is a small linear system on
 the nodes, solved exactly over Z.  Parameters on no live edge do not enter
 φ, and θ_j² is a law for each of them.
 
-For a ReLU network the potentials are the per-neuron rescalings of theory.md
+For a ReLU network the potentials are the per-neuron rescalings of docs/theory.md
 section 5; a max-pool unit takes the potential of all its inputs, so a
 window rescales together.
 

@@ -1,10 +1,20 @@
 """Sweeps: many counts from a JSON file, optionally in parallel.
 
-The file has the format of ``shared/bench/anchor-relu.json``:
+The file has the format of the repository's ``benchmarks/data/*.json``:
 ``{"cases": [{"args": ["relu", "--widths", "3,4,2"], "laws": 4}, ...]}``.
-Each case's ``args`` are exactly what follows ``conslaws count``; ``laws`` is
-the expected number, used only to report whether the count matches (the count
-never sees it).
+Each case's ``args`` are exactly what follows ``conslaws count`` (strings;
+a number stands for its decimal text); ``laws`` is the expected number, used
+only to report whether the count matches (the count never sees it).  The
+arguments are parsed by the command line's own parser
+(:func:`conslaws.core.cli.count_arguments`) and counted by
+:func:`conslaws.core.api.count`; the sweep's backend and seed (``seed + i``
+for case i) replace any a case gives.
+
+A sweep file is data: it is read with a size cap (:data:`MAX_FILE_BYTES`, so
+``/dev/zero`` is refused too), must be UTF-8 JSON, and its structure is
+checked before any case runs; nothing in it is evaluated.  A case that fails
+(a bad argument, or any other error) gets ``"error"`` in its result, does not
+match, and the sweep goes on.
 
 Any :class:`concurrent.futures.Executor` can run the cases: a process pool
 (``--jobs N``), or a Dask cluster's ``client.get_executor()``.  Workers
@@ -13,19 +23,25 @@ objects do not pickle.
 
 Examples
 --------
->>> cases = [{"args": ["relu", "--widths", "2,2,1"], "laws": 2}]
+>>> cases = [{"args": ["relu", "--widths", "2,2,1"], "laws": 2},
+...          {"args": ["relu", "--widths", "2,0,1"]}]
 >>> report = run_sweep(cases, seed=0)
 >>> report.results[0]["matches"], report.results[0]["certified"]
 (True, True)
+>>> report.results[1]["error"]
+'--widths: width 0 must be a positive integer'
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import random
+import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,38 +49,144 @@ from typing import Any
 from conslaws.core.errors import ConslawsError, InvalidOptionError
 from conslaws.core.progress import progress_bar
 
-__all__ = ["SweepReport", "load_cases", "run_case", "run_sweep"]
+__all__ = ["MAX_FILE_BYTES", "SweepReport", "check_cases", "ignore_interrupts", "load_cases",
+           "run_case", "run_sweep", "stop_pool", "worker_count"]
+
+#: Largest sweep file read (10 MB: the reference sweeps are a few kB).
+MAX_FILE_BYTES = 10_000_000
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def load_cases(path: str | Path) -> list[dict[str, Any]]:
-    """Read and check a sweep file; raise :class:`InvalidOptionError` naming the problem."""
+    """Read and check a sweep file; raise :class:`InvalidOptionError` naming the problem.
+
+    Examples
+    --------
+    >>> load_cases("/dev/zero")
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidOptionError: sweep: /dev/zero is larger than 10 MB
+    """
     try:
-        document = json.loads(Path(path).read_text())
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise InvalidOptionError(f"sweep: cannot read {path}: {error.strerror}") from None
+        raise InvalidOptionError(f"sweep: cannot read {path}: {error.strerror or error}"
+                                 ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidOptionError(f"sweep: {path} is larger than {MAX_FILE_BYTES // 10**6} MB")
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise InvalidOptionError(
+            f"sweep: {path} is not UTF-8 text (byte {data[error.start]:#04x} at offset "
+            f"{error.start})") from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InvalidOptionError(
             f"sweep: {path} is not JSON ({error.msg}, line {error.lineno})"
         ) from None
-    cases = document.get("cases") if isinstance(document, dict) else None
-    if not isinstance(cases, list):
-        raise InvalidOptionError(f"sweep: {path} has no list 'cases'")
+    except ValueError as error:
+        raise InvalidOptionError(f"sweep: {path} is not JSON ({error})") from None
+    except RecursionError:
+        raise InvalidOptionError(f"sweep: {path} is nested too deeply") from None
+    if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
+        raise InvalidOptionError(f"sweep: {path} has no list 'cases' (expected "
+                                 '{"cases": [{"args": [...], "laws": N}, ...]})')
+    return check_cases(document["cases"])
+
+
+def _argument_text(value: Any, i: int, j: int) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    raise InvalidOptionError(f"sweep: case {i}: args[{j}] must be a string or a number, "
+                             f"got {_kind(value)}")
+
+
+def check_cases(cases: Any) -> list[dict[str, Any]]:
+    """The cases, checked: each a mapping with non-empty ``args`` and an optional ``laws``.
+
+    Numbers among the ``args`` become their text; other keys are kept.
+
+    Examples
+    --------
+    >>> check_cases([{"args": ["linear", "--widths", "2,2"], "laws": 1}])
+    [{'args': ['linear', '--widths', '2,2'], 'laws': 1}]
+    >>> check_cases([{"args": ["linear", "--widths", [2, 2]]}])
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidOptionError: sweep: case 0: args[2] must be a string or ...
+    """
+    if isinstance(cases, (str, bytes, Mapping)) or not isinstance(cases, Sequence):
+        raise InvalidOptionError(f"sweep: 'cases' must be a list, got {_kind(cases)}")
+    checked = []
     for i, case in enumerate(cases):
-        if not (isinstance(case, dict) and isinstance(case.get("args"), list)
-                and all(isinstance(a, str) for a in case["args"])):
-            raise InvalidOptionError(f"sweep: case {i} needs 'args', a list of strings")
-        if "laws" in case and not isinstance(case["laws"], int):
-            raise InvalidOptionError(f"sweep: case {i} has a non-integer 'laws'")
-    return cases
+        if not isinstance(case, Mapping):
+            raise InvalidOptionError(f"sweep: case {i} must be an object with 'args', "
+                                     f"got {_kind(case)}")
+        args = case.get("args")
+        if not isinstance(args, list) or not args:
+            raise InvalidOptionError(f"sweep: case {i} needs 'args', a non-empty list of "
+                                     f"strings (got {_kind(args)})")
+        laws = case.get("laws")
+        if "laws" in case and (isinstance(laws, bool) or not isinstance(laws, int)
+                               or laws < 0):
+            raise InvalidOptionError(f"sweep: case {i} has a 'laws' that is not a "
+                                     f"non-negative integer ({laws!r})")
+        checked.append({**case, "args": [_argument_text(a, i, j) for j, a in enumerate(args)]})
+    return checked
 
 
 def run_case(args: Sequence[str], backend: str, seed: int) -> dict[str, Any]:
-    """Run ``conslaws count ARGS`` and return its JSON dict (a worker function)."""
-    from conslaws.core.cli import count_from_arguments
+    """Count ``conslaws count ARGS`` with the API and return its JSON dict (a worker function).
 
-    result = count_from_arguments(["count", *args, "--backend", backend, "--seed", str(seed)])
-    report: dict[str, Any] = result.to_dict()
+    Raises what the count raises (:class:`~conslaws.core.errors.ConslawsError`
+    for bad arguments).
+    """
+    from conslaws.core.api import count
+    from conslaws.core.cli import count_arguments
+
+    architecture, keywords = count_arguments(args)
+    keywords.update(backend=backend, seed=seed)
+    report: dict[str, Any] = count(architecture, **keywords).to_dict()
     return report
+
+
+def _describe(error: BaseException) -> str:
+    """One line for a case's error, in command-line flag names."""
+    from conslaws.core.cli import error_message
+
+    message = error_message(error)
+    if isinstance(error, ConslawsError):
+        return message
+    return f"{type(error).__name__}: {message}" if str(error) else type(error).__name__
+
+
+def _guarded_case(args: Sequence[str], backend: str, seed: int) -> dict[str, Any]:
+    """:func:`run_case`, with any error returned as ``{"error": message}``."""
+    try:
+        return run_case(args, backend, seed)
+    except Exception as error:  # a failing case must not stop the sweep
+        return {"error": _describe(error)}
+
+
+def _outcome(future: Future[dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return future.result()
+    except Exception as error:  # a worker that died, a result that did not pickle, ...
+        return {"error": _describe(error)}
 
 
 @dataclass
@@ -77,8 +199,9 @@ class SweepReport:
 
     @property
     def all_match(self) -> bool:
-        """True when every case with an expected count got it, certified."""
-        return all(r.get("matches", True) and r.get("certified", False) for r in self.results)
+        """True when every case ran and every one with an expected count got it, certified."""
+        return all("error" not in r and r.get("matches", True) and r.get("certified", False)
+                   for r in self.results)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"results": [...], "total_seconds": ...}`` (and the base seed)."""
@@ -105,9 +228,22 @@ class SweepReport:
                 f"{'yes' if r['certified'] else 'no':>9} {r['seconds']:>8.3f}"
             )
         ok = sum(1 for r in self.results if r.get("matches") and r.get("certified"))
-        lines.append(f"{ok} of {len(self.results)} cases match and are certified; "
-                     f"total {self.total_seconds:.2f} s (seed {self.seed})")
+        failed = sum(1 for r in self.results if "error" in r)
+        lines.append(f"{ok} of {len(self.results)} cases match and are certified"
+                     + (f", {failed} failed" if failed else "")
+                     + f"; total {self.total_seconds:.2f} s (seed {self.seed})")
         return "\n".join(lines)
+
+
+def _check_backend(backend: Any) -> str:
+    from conslaws.core.registry import backends
+
+    if not isinstance(backend, str):
+        # Workers receive plain data: a backend travels by its registry name.
+        raise InvalidOptionError(f"backend must be a registry name, got {_kind(backend)}",
+                                 argument="backend")
+    backends.load(backend)  # UnknownNameError before any case runs
+    return backend
 
 
 def run_sweep(
@@ -121,43 +257,93 @@ def run_sweep(
     """Count every case; with ``executor``, in parallel.
 
     Case i uses seed ``seed + i``, so a sweep is reproducible whatever the
-    order in which workers finish.
+    order in which workers finish.  The cases and the backend are checked
+    before any case runs; a case that fails is reported with its error.  If
+    the sweep is interrupted (Ctrl-C), the cases not yet started are cancelled.
     """
     start = time.perf_counter()
+    checked = check_cases(cases)
+    backend = _check_backend(backend)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidOptionError(f"seed must be an integer, got {seed!r}", argument="seed")
     base = seed if seed is not None else random.SystemRandom().randrange(2**31)
     report = SweepReport(seed=base)
-    jobs = [(list(c["args"]), backend, base + i) for i, c in enumerate(cases)]
-    outcomes: Iterator[dict[str, Any] | BaseException]
+    jobs = [(c["args"], backend, base + i) for i, c in enumerate(checked)]
+    futures: list[Future[dict[str, Any]]] = []
+    outcomes: Iterator[dict[str, Any]]
     if executor is None:
-        outcomes = (_guarded(*job) for job in jobs)
+        outcomes = (_guarded_case(*job) for job in jobs)
     else:
-        futures: list[Future[dict[str, Any]]] = [executor.submit(run_case, *job) for job in jobs]
-        outcomes = (_result(f) for f in futures)
-    for case, outcome in zip(cases, progress_bar(outcomes, "sweep", progress, len(jobs), minimum=2),
-                             strict=True):
-        entry: dict[str, Any] = {"args": list(case["args"])}
-        if isinstance(outcome, BaseException):
-            entry["error"] = str(outcome)
-            entry["matches"] = False
-        else:
-            entry.update(outcome)
-            if "laws" in case:
-                entry["expected"] = case["laws"]
-                entry["matches"] = outcome["laws"] == case["laws"]
-        report.results.append(entry)
+        futures = [executor.submit(_guarded_case, *job) for job in jobs]
+        outcomes = (_outcome(f) for f in futures)
+    try:
+        for case, job, outcome in zip(checked, jobs,
+                                      progress_bar(outcomes, "sweep", progress, len(jobs),
+                                                   minimum=2), strict=True):
+            entry: dict[str, Any] = {"args": list(case["args"])}
+            if "error" in outcome:
+                entry.update(error=outcome["error"], seed=job[2], matches=False)
+                if "laws" in case:
+                    entry["expected"] = case["laws"]
+            else:
+                entry.update(outcome)
+                if "laws" in case:
+                    entry["expected"] = case["laws"]
+                    entry["matches"] = outcome["laws"] == case["laws"]
+            report.results.append(entry)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
     report.total_seconds = time.perf_counter() - start
     return report
 
 
-def _guarded(args: list[str], backend: str, seed: int) -> dict[str, Any] | BaseException:
+def worker_count(jobs: int, cases: int) -> int:
+    """Workers worth starting: ``jobs``, at most one per case and per available CPU.
+
+    Examples
+    --------
+    >>> worker_count(64, 3) <= 3, worker_count(1, 100)
+    (True, 1)
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise InvalidOptionError(f"jobs must be at least 1, got {jobs!r}", argument="jobs")
     try:
-        return run_case(args, backend, seed)
-    except ConslawsError as error:
-        return error
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(jobs, cases, cpus))
 
 
-def _result(future: Future[dict[str, Any]]) -> dict[str, Any] | BaseException:
+def ignore_interrupts() -> None:
+    """Worker initializer: Ctrl-C is the parent's to handle (no traceback from each worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel a pool's pending cases and end its workers now (after Ctrl-C).
+
+    ``shutdown(wait=True)`` would wait for every running case, and a second
+    Ctrl-C would then interrupt the wait with a traceback: instead the pending
+    futures are cancelled, the workers terminated, and further Ctrl-C ignored
+    meanwhile.
+    """
     try:
-        return future.result()
-    except ConslawsError as error:
-        return error
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to set
+        previous = None
+    try:
+        # The pool has no public way to end its workers before Python 3.14.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

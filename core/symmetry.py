@@ -1,6 +1,6 @@
 """Sign-flip symmetries of the generating fields, found over GF(2).
 
-theory.md section 2.3: a diagonal sign flip g = diag(s), s ∈ {±1}^D, with
+docs/theory.md section 2.3: a diagonal sign flip g = diag(s), s ∈ {±1}^D, with
 ``w_i(gθ) = ±g w_i(θ)`` for every generating field maps laws to laws, so the
 space of polynomial laws splits by *character*: which flips change a
 monomial's sign.  Writing s as a vector of GF(2)^D, a monomial θ^α has
@@ -100,7 +100,7 @@ def grading(generators: Sequence[VectorField], rational: Any, modular: Any,
     Give θ_j the weight w_j.  A field is homogeneous for w when w·α - w_j is the
     same for every monomial α of every component j; then ∇h·χ is homogeneous
     of weight d + c_χ for a w-homogeneous h of weight d, so each w-homogeneous
-    part of a law is a law and the search splits by weight (theory.md 2.3;
+    part of a law is a law and the search splits by weight (docs/theory.md 2.3;
     w = (1, ..., 1) is the total degree).  The valid w form the kernel of the
     differences of the vectors α - e_j within each field, computed exactly
     over Q; a random integer combination of a kernel basis separates every

@@ -1,4 +1,4 @@
-"""The command line against its contract (shared/docs/cli.md).
+"""The command line against its contract (docs/cli.md).
 
 Most runs call :func:`conslaws.core.cli.main` in-process; a few go through
 ``python -m conslaws.core`` in a subprocess to check real exit statuses and
@@ -113,7 +113,7 @@ def test_seed_is_reported_when_not_given(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_point_positional_and_by_name(capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["count", "custom", "--phi", "u*v1; u*v2"]
+    base = ["count", "custom", "--phi", "u*v1; u*v2", "--seed", "4"]
     positional = run_json([*base, "--point", "1,2,3/2"], capsys)
     named = run_json([*base, "--point", "v2=3/2,u=1,v1=2"], capsys)
     assert positional["parameter_names"] == ["u", "v1", "v2"]

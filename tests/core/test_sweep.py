@@ -1,6 +1,6 @@
 """``conslaws sweep``: many counts from a JSON file, optionally in parallel.
 
-The sweep files are written here in the format of shared/bench/anchor-relu.json
+The sweep files are written here in the format of benchmarks/data/anchor-relu.json
 (``{"cases": [{"args": [...], "laws": N}]}``), with expectations taken from
 theory.md section 5 (ReLU: one law per hidden neuron, with or without bias;
 two linear layers with r <= n + m: r(r+1)/2; momentum on two linear layers:
@@ -149,7 +149,7 @@ def test_run_sweep_accepts_any_executor(kind: str) -> None:
     assert [r["laws"] for r in parallel.results] == [laws for _, laws in THEORY]
 
 
-def test_load_cases_reads_the_shared_bench_format(tmp_path: Path) -> None:
+def test_load_cases_reads_the_benchmark_format(tmp_path: Path) -> None:
     document = {"protocol": "p", "anchor_seconds": 1, "cases": theory_cases()}
     assert load_cases(write(tmp_path, json.dumps(document, indent=1))) == theory_cases()
 
@@ -159,7 +159,9 @@ BAD_FILES: dict[str, Any] = {
     "no-cases": {"protocol": "x"},
     "cases-not-a-list": {"cases": {"args": ["relu"]}},
     "top-level-list": [{"args": ["relu", "--widths", "2,3,1"]}],
-    "args-not-strings": {"cases": [{"args": ["relu", "--widths", 231], "laws": 3}]},
+    "args-a-list-inside": {"cases": [{"args": ["relu", "--widths", [2, 3, 1]], "laws": 3}]},
+    "args-null": {"cases": [{"args": ["relu", "--widths", None], "laws": 3}]},
+    "args-bool": {"cases": [{"args": ["relu", "--bias", True], "laws": 3}]},
     "args-missing": {"cases": [{"laws": 3}]},
     "args-a-string": {"cases": [{"args": "relu --widths 2,3,1", "laws": 3}]},
     "laws-not-an-integer": {"cases": [{"args": ["relu", "--widths", "2,3,1"], "laws": "3"}]},
