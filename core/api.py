@@ -153,9 +153,13 @@ def _point(model: Model, backend: Backend, rng: random.Random,
     return [int(v) if getattr(v, "denominator", 1) == 1 else v for v in values]
 
 
-def _seed(seed: int | None, point: object) -> int | None:
-    """The seed to use and report: drawn when neither a seed nor a point is given."""
-    if seed is not None or point is not None:
+def _seed(seed: int | None, point: object) -> int:
+    """The seed to use and report: drawn when not given.
+
+    A given point still draws randomness (the frames, the self-checks), so a seed is
+    drawn and recorded then too, and the run can be repeated.
+    """
+    if seed is not None:
         return seed
     return random.SystemRandom().randrange(2**32)
 
@@ -266,7 +270,8 @@ def count(
     probe_prime = _probe_modulus(engine, model, dynamics, mode, backend, modulus)
     if probe_prime is not None:
         if tolerance is not None:
-            raise InvalidOptionError("tolerance applies to the float backend only")
+            raise InvalidOptionError("tolerance applies to the float backend only",
+                                     argument="tolerance")
         probed = count_by_probes(model, dynamics, seed=seed_used, rng=rng, point=point,
                                  modulus=probe_prime or None, progress=progress, start=start,
                                  certify_degree=certify_degree)

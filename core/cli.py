@@ -4,7 +4,8 @@
 
     conslaws count ARCH [ARCH OPTIONS] [--backend B] [--seed N] [--point VALUES]
                    [--mode phi|data] [--json]
-    conslaws laws  ARCH [ARCH OPTIONS] --degree K [--backend B] [--json]
+    conslaws laws  ARCH [ARCH OPTIONS] --degree K [--backend B]
+                   [--format text|json|latex|sage|mathematica|maple]
     conslaws list
     conslaws sweep FILE [--jobs N] [--backend B] [--json]
     conslaws simulate ARCH [ARCH OPTIONS] --optimizer gd|sgd|momentum [--plot FILE]
@@ -51,6 +52,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 # Only light modules at import time: the program installs its Ctrl-C handler
 # in main(), and what is imported before that cannot be interrupted cleanly.
 from conslaws.core.errors import ConslawsError, InvalidOptionError, PluginError
+from conslaws.core.export import FORMATS, to_format
 from conslaws.core.registry import architectures, backends, flows
 
 if TYPE_CHECKING:
@@ -106,6 +108,10 @@ examples:
   conslaws laws linear --widths 2,3,2 --degree 2   the entries of W1 W1^T - W2^T W2
   conslaws laws relu --widths 2,3,1 --degree 2     one balance law per hidden neuron
   conslaws laws custom --phi "x**3 - 3*x*y**2" --degree 3 --json
+  conslaws laws linear --widths 2,3,2 --degree 2 --format mathematica
+
+--format sage, mathematica or maple prints one comment line (how the names
+are written there: Mathematica has W1x2x3 for W1_2_3), then one law per line.
 
 The laws printed are a basis of the vector space of all polynomial laws of
 degree 1..K, each verified exactly; "complete" means they account for every
@@ -219,8 +225,15 @@ def _add_common(parser: argparse.ArgumentParser, command: str) -> None:
                            help="highest degree of the polynomial laws sought (required)")
     _add_flow_options(parser)
     out = parser.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="print one JSON document")
-    out.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+    alias = command == "laws"  # laws has --format; --json and --latex are two of its values
+    if alias:
+        out.add_argument("--format", choices=FORMATS, metavar="F",
+                         help=f"output: {', '.join(FORMATS)} (default text); sage, "
+                              "mathematica and maple print one law per line")
+    out.add_argument("--json", action="store_true",
+                     help="print one JSON document" + (" (--format json)" if alias else ""))
+    out.add_argument("--latex", action="store_true",
+                     help="print LaTeX instead of text" + (" (--format latex)" if alias else ""))
     out.add_argument("--no-progress", action="store_true",
                      help="no progress bars (they show only on a terminal anyway)")
 
@@ -561,8 +574,19 @@ def error_message(error: BaseException) -> str:
     return text
 
 
+def _output_format(args: argparse.Namespace) -> str:
+    """The output asked for: ``--format``, or its aliases ``--json`` and ``--latex``."""
+    chosen = getattr(args, "format", None)
+    asked = [name for name in ("json", "latex") if getattr(args, name, False)]
+    if len(asked) > 1 or (asked and chosen not in (None, asked[0])):
+        given = [f"--{name}" for name in asked] + ([f"--format {chosen}"] if chosen else [])
+        raise InvalidOptionError(f"{' and '.join(given)} ask for different outputs; give one")
+    return chosen or (asked[0] if asked else "text")
+
+
 def _progress(args: argparse.Namespace) -> bool:
-    return not (args.json or args.no_progress) and sys.stderr.isatty()
+    machine = args.json or getattr(args, "format", None) not in (None, "text")
+    return not (machine or args.no_progress) and sys.stderr.isatty()
 
 
 def _sweep(args: argparse.Namespace) -> tuple[str, int]:
@@ -618,6 +642,7 @@ def _simulate(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> str:
     from conslaws.core.api import count, find_laws
 
+    output = _output_format(args)  # conflicting flags are refused before the run
     # The seed is drawn here, not left to the library, so that it is printed
     # and recorded also when --point is given (frames and checks use it).
     if args.seed is None:
@@ -632,10 +657,8 @@ def _run(args: argparse.Namespace) -> str:
                            seed=args.seed, point=args.point, mode=args.mode,
                            modulus=args.modulus, progress=_progress(args), flow=args.flow,
                            flow_options=_flow_options(args), **_architecture_options(args))
-    if args.json:
-        return str(result.to_json())
-    if args.latex:
-        return str(result.to_latex())
+    if output != "text":
+        return to_format(result, output)
     text = str(result)
     if args.command == "laws" and f"seed {result.seed}" not in text:
         text += f"\n  seed {result.seed}"

@@ -170,10 +170,20 @@ def seed_argument(seed: Any) -> int | None:
 
 
 def modulus_argument(modulus: Any) -> int | None:
-    """The modulus as an int, or None; primality is checked by the backend."""
+    """The modulus as an int, or None; primality is checked here too (as the backend does).
+
+    Examples
+    --------
+    >>> modulus_argument(0)
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidModulusError: modulus must be a prime between 3 and 2**64, got 0
+    """
     if modulus is None:
         return None
-    return integer_argument(modulus, "modulus", kind=InvalidModulusError)
+    from conslaws.backends.modular import check_modulus
+
+    return check_modulus(integer_argument(modulus, "modulus", kind=InvalidModulusError))
 
 
 def flag_argument(value: Any, argument: str) -> bool:

@@ -290,3 +290,17 @@ def test_bad_input_raises_one_clear_error(linear: LawsResult) -> None:
         to_format(["__import__('os').system('true')"], "mathematica")
     with pytest.raises(InvalidOptionError, match="fmt"):
         exported_names(["u"], "latex")
+
+
+def test_cli_format_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from cli_runner import run_cli
+
+    status, out, _ = run_cli(["laws", "linear", "--widths", "2,3,2", "--degree", "2", "--seed",
+                              "1", "--format", "mathematica"], capsys)
+    lines = out.strip().splitlines()
+    # 6 laws: the entries of the symmetric 3x3 matrix W1 W1^T - W2^T W2 (by hand).
+    assert status == 0 and lines[0].startswith("(* ") and len(lines) == 7
+    assert not any("_" in line for line in lines[1:])
+    status, _, err = run_cli(["laws", "linear", "--widths", "2,2,2", "--degree", "2",
+                              "--json", "--format", "sage"], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1
