@@ -69,8 +69,28 @@ def _names_preview(names: tuple[str, ...], limit: int = 6) -> str:
     return ", ".join(names[: limit - 1]) + f", ..., {names[-1]}"
 
 
+class _Exports:
+    """Exports shared by both results: their laws (a count's verified ones) for other systems.
+
+    See :mod:`conslaws.core.export` for the names used in each system and how to read
+    the lines back.
+    """
+
+    def to_sage(self) -> str:
+        """The laws for Sage: a comment line, then one law per line."""
+        return to_format(self, "sage")  # type: ignore[arg-type]
+
+    def to_mathematica(self) -> str:
+        """The laws for Mathematica (``_`` written ``x``), one per line."""
+        return to_format(self, "mathematica")  # type: ignore[arg-type]
+
+    def to_maple(self) -> str:
+        """The laws for Maple, one per line."""
+        return to_format(self, "maple")  # type: ignore[arg-type]
+
+
 @dataclass
-class CountResult:
+class CountResult(_Exports):
     """The number of conservation laws of one model and flow, with its proof status.
 
     Attributes mirror the JSON of ``conslaws count`` (see ``to_dict``).
@@ -232,21 +252,6 @@ class CountResult:
         laws = latex_laws(self.verified_laws, limit=_SHOWN)
         return f"$$ \\begin{{gathered}} {title} \\\\\n{laws}\n\\end{{gathered}} $$"
 
-    def to_sage(self) -> str:
-        """The verified laws for Sage: a comment line, then one law per line.
-
-        See :mod:`conslaws.core.export` (names, and how to read the lines).
-        """
-        return to_format(self, "sage")
-
-    def to_mathematica(self) -> str:
-        """The verified laws for Mathematica (``_`` written ``x``), one per line."""
-        return to_format(self, "mathematica")
-
-    def to_maple(self) -> str:
-        """The verified laws for Maple, one per line."""
-        return to_format(self, "maple")
-
     def __repr__(self) -> str:
         return (
             f"CountResult({self.model!r}, D={self.parameters}, laws={self.laws}, "
@@ -255,7 +260,7 @@ class CountResult:
 
 
 @dataclass
-class LawsResult:
+class LawsResult(_Exports):
     """Polynomial conservation laws up to a degree, as sympy expressions.
 
     ``laws`` is a basis of the vector space of polynomial laws of degree
@@ -366,21 +371,6 @@ class LawsResult:
     def _repr_latex_(self) -> str:
         """The laws as display math (the second notebook display)."""
         return f"$$ {latex_laws(self.laws, limit=_SHOWN, degree=self.degree)} $$"
-
-    def to_sage(self) -> str:
-        """The laws for Sage: a comment line, then one law per line.
-
-        See :mod:`conslaws.core.export` (names, and how to read the lines).
-        """
-        return to_format(self, "sage")
-
-    def to_mathematica(self) -> str:
-        """The laws for Mathematica (``_`` written ``x``), one per line."""
-        return to_format(self, "mathematica")
-
-    def to_maple(self) -> str:
-        """The laws for Maple, one per line."""
-        return to_format(self, "maple")
 
     def __repr__(self) -> str:
         return (
