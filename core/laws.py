@@ -48,6 +48,7 @@ from conslaws.core.fields import VectorField, variables_of
 from conslaws.core.model import Model
 from conslaws.core.polynomials import Number, SparseTerms, primitive_part
 from conslaws.core.progress import progress_bar
+from conslaws.core.sparse_elimination import independent_rows, rational_kernel
 from conslaws.core.symmetry import character_span, grading, parity
 
 __all__ = [
@@ -114,6 +115,11 @@ def _gradient_at(monomial: Monomial, point: Sequence[Number]) -> dict[int, Numbe
                 value *= point[k] ** f
         grad[j] = value
     return grad
+
+
+#: Prime of the sparse kernel lifted to Q by rational reconstruction (entries of laws
+#: up to about 10**9 in numerator and denominator lift).
+LIFTING_PRIME = 2**61 - 1
 
 
 class _Solver:
@@ -186,13 +192,25 @@ class _Solver:
                         total += d * comps[j]
                 for exps, coeff in total.to_dict().items():
                     rows.setdefault((i, exps), {})[col] = int(coeff)
-        matrix = [[r.get(c, 0) for c in range(len(block))] for r in rows.values()]
+        width = len(block)
+        sparse = [row for row in rows.values() if row]
+        vectors = None
         if exact_pivots:
-            kept = [row for row in matrix if any(row)]
+            kept = sparse
+        elif self.modular.characteristic > 1:
+            # Speed device (rows are very sparse): pivots by sparse elimination mod p,
+            # the kernel mod a large prime lifted to Q; _solve_block verifies every
+            # candidate over Q and falls back to the exact kernel when one fails.
+            kept = [sparse[i] for i in independent_rows(sparse, self.modular.characteristic)]
+            vectors = rational_kernel(kept, width, LIFTING_PRIME)
         else:
-            kept = [matrix[i] for i in self.modular.pivot_rows(matrix, len(block))]
+            dense = [[r.get(c, 0) for c in range(width)] for r in sparse]
+            kept = [sparse[i] for i in self.modular.pivot_rows(dense, width)]
+        if vectors is None:
+            vectors = self.rational.kernel([[r.get(c, 0) for c in range(width)] for r in kept],
+                                           width)
         laws = []
-        for vector in self.rational.kernel(kept, len(block)):
+        for vector in vectors:
             denominator = math.lcm(*(c.denominator for c in vector))
             terms: dict[tuple[int, ...], int] = {}
             for monomial, c in zip(block, vector, strict=False):
