@@ -6,6 +6,11 @@ s < k; units past the last full window are in no window), and U maps the
 pooled units to n outputs.  In the graph a max-pool unit has constant-1 edges
 from its window; the gated view puts one gate on each of them.
 
+``pooling="avg"`` averages each window instead: the pool unit is linear.  Its
+factor 1/k multiplies every path of the network by the same constant (each path
+crosses one pool unit), which scales every field and leaves the Lie algebra, hence
+the count and the laws, unchanged; the graph therefore carries a plain sum.
+
 Parameters, in order: ``V_{i}_{j}`` (hidden unit i from input j), then
 ``U_{i}_{w}`` (output i from pooled unit w).
 
@@ -30,6 +35,13 @@ from conslaws.core.validation import ModelSize
 __all__ = ["MaxpoolArchitecture"]
 
 
+def _parse_pooling(value: Any, flag: str) -> str:
+    """``max`` or ``avg``."""
+    if value not in ("max", "avg"):
+        raise InvalidOptionError(f"{flag} must be max or avg, got {value!r}")
+    return str(value)
+
+
 class MaxpoolArchitecture(Architecture):
     """One hidden ReLU layer followed by 1-D max-pooling and a linear layer."""
 
@@ -42,6 +54,8 @@ class MaxpoolArchitecture(Architecture):
         Option("stride", parse_positive_int, "pooling stride s (default: k, no overlap)",
                metavar="S"),
         Option("output", parse_positive_int, "output dimension n", required=True, metavar="N"),
+        Option("pooling", _parse_pooling, "max (default) or avg: the maximum or the mean of "
+               "each window", default="max", metavar="max|avg"),
     )
 
     def estimate(self, **options: Any) -> ModelSize:
@@ -75,7 +89,7 @@ class MaxpoolArchitecture(Architecture):
             for j in range(1, m + 1):
                 graph.add_edge(("x", j), ("h", i), param=f"V_{i}_{j}")
         for w in range(1, windows + 1):
-            graph.add_node(("pool", w), kind="maxpool")
+            graph.add_node(("pool", w), kind="maxpool" if options["pooling"] == "max" else "linear")
             for i in range((w - 1) * s + 1, (w - 1) * s + k + 1):
                 graph.add_edge(("h", i), ("pool", w), param=None)
         outputs = [("y", i) for i in range(1, n + 1)]

@@ -307,3 +307,40 @@ def test_bad_pooling_options_print_one_error_line(argv: list[str],
     assert out == ""
     assert len(err.splitlines()) == 1
     assert err.startswith("conslaws: error:")
+
+
+# -- average pooling: the pool unit is linear -----------------------------------------------
+
+def avgpool_phi(shape: Shape) -> tuple[list[sympy.Symbol], list[sympy.Expr]]:
+    """The gated view of x -> U avgpool(relu(V x)), written by hand.
+
+    Only the hidden gates γ_i, the inputs x_j and the output weights w_o vary, so
+    φ has one component per (o, i, j): V_ij times the sum of U_ow over the windows
+    w that contain unit i (the mean's 1/k is a common constant factor, dropped).
+    """
+    symbols, _ = maxpool_phi(shape)
+    m, r, _, _, n = shape
+    wins = windows(shape)
+    phi = [V(i, j) * sum((U(o, w) for w, units in enumerate(wins, 1) if i in units),
+                         sympy.Integer(0))
+           for o in range(1, n + 1) for i in range(1, r + 1) for j in range(1, m + 1)]
+    return symbols, [p for p in phi if p != 0]
+
+
+@pytest.mark.parametrize("shape", DISJOINT[:4] + OVERLAP, ids=shape_id)
+def test_average_pooling_matches_the_hand_phi(exact_backend: str, shape: Shape) -> None:
+    symbols, phi = avgpool_phi(shape)
+    truth = len(symbols) - reference_lie_rank(phi, symbols,
+                                              random_point(len(symbols), SEED))[-1]
+    result = count("maxpool", backend=exact_backend, seed=SEED, pooling="avg", **options(shape))
+    assert result.parameter_names == tuple(x.name for x in symbols)
+    assert result.certified and result.laws == truth
+
+
+def test_pooling_option_changes_the_model() -> None:
+    shape = (1, 3, 2, 1, 1)  # unit 2 is in both windows
+    kinds = {pooling: {build_model("maxpool", pooling=pooling, **options(shape)).graph.nodes[
+        ("pool", 1)]["kind"]} for pooling in ("max", "avg")}
+    assert kinds == {"max": {"maxpool"}, "avg": {"linear"}}
+    # The hand phi of the mean is not the max-pooling one (fewer, summed components).
+    assert len(avgpool_phi(shape)[1]) < len(maxpool_phi(shape)[1])
