@@ -7,7 +7,7 @@
     conslaws laws  ARCH [ARCH OPTIONS] --degree K [--backend B]
                    [--format text|json|latex|sage|mathematica|maple]
     conslaws list
-    conslaws sweep FILE [--jobs N] [--backend B] [--json]
+    conslaws sweep FILE [--jobs N | --dask ADDRESS] [--backend B] [--json]
     conslaws simulate ARCH [ARCH OPTIONS] --optimizer gd|sgd|momentum [--plot FILE]
     conslaws --version
 
@@ -132,6 +132,7 @@ A run whose numbers overflow (too large a step size) is reported as diverged
 EPILOG_SWEEP = """\
 example:
   conslaws sweep anchor-relu.json --jobs 2 --seed 0
+  conslaws sweep anchor-relu.json --dask tcp://scheduler:8786 --seed 0
 
 FILE holds {"cases": [{"args": ["relu", "--widths", "3,4,2"], "laws": 4}, ...]}:
 each case's args are what follows 'conslaws count' (strings, or numbers), its
@@ -447,6 +448,10 @@ def build_parser(*, add_help: bool = True) -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=_int_arg("--jobs"), metavar="N",
                        help="worker processes (default 1; at most the number of cases and "
                             "of CPUs)")
+    sweep.add_argument("--dask", metavar="ADDRESS",
+                       help="run the cases on the Dask cluster whose scheduler is at ADDRESS "
+                            "(tcp://host:8786; needs pip install 'conslaws[dask]'; not with "
+                            "--jobs)")
     sweep.add_argument("--seed", type=_int_arg("--seed"), metavar="N",
                        help="base seed: case i uses N + i (default: drawn, and printed)")
     sweep.add_argument("--json", action="store_true",
@@ -594,11 +599,17 @@ def _sweep(args: argparse.Namespace) -> tuple[str, int]:
 
     if args.jobs is not None and args.jobs < 1:
         raise InvalidOptionError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.dask is not None and args.jobs is not None:
+        raise InvalidOptionError("--dask and --jobs both choose where cases run (the "
+                                 "cluster's workers are the jobs); give one")
     backends.load(args.backend)  # an unknown backend is refused before any case runs
     cases = load_cases(args.file)
     seed = args.seed if args.seed is not None else _draw_seed()
     jobs = worker_count(args.jobs or 1, len(cases))
-    if jobs > 1:
+    if args.dask is not None:
+        report = run_sweep(cases, backend=args.backend, seed=seed, dask=args.dask,
+                           progress=_progress(args))
+    elif jobs > 1:
         report = _parallel_sweep(cases, args.backend, seed, jobs, _progress(args))
     else:
         report = run_sweep(cases, backend=args.backend, seed=seed, progress=_progress(args))

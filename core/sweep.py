@@ -17,9 +17,10 @@ checked before any case runs; nothing in it is evaluated.  A case that fails
 match, and the sweep goes on.
 
 Any :class:`concurrent.futures.Executor` can run the cases: a process pool
-(``--jobs N``), or a Dask cluster's ``client.get_executor()``.  Workers
-receive and return plain data (argument lists and dicts), because flint
-objects do not pickle.
+(``--jobs N``), or a Dask cluster (``dask=ADDRESS``, ``--dask ADDRESS``: one
+task per case, through :func:`dask_executor`; needs the ``dask`` extra).
+Workers receive and return plain data (argument lists and dicts), because
+flint objects do not pickle.
 
 Examples
 --------
@@ -34,6 +35,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import math
 import os
@@ -49,11 +52,15 @@ from typing import Any
 from conslaws.core.errors import ConslawsError, InvalidOptionError
 from conslaws.core.progress import progress_bar
 
-__all__ = ["MAX_FILE_BYTES", "SweepReport", "check_cases", "ignore_interrupts", "load_cases",
-           "run_case", "run_sweep", "stop_pool", "worker_count"]
+__all__ = ["DASK_TIMEOUT", "MAX_FILE_BYTES", "SweepReport", "check_cases", "dask_executor",
+           "ignore_interrupts", "load_cases", "run_case", "run_sweep", "stop_pool",
+           "worker_count"]
 
 #: Largest sweep file read (10 MB: the reference sweeps are a few kB).
 MAX_FILE_BYTES = 10_000_000
+
+#: Seconds to wait for a Dask scheduler before its address is refused.
+DASK_TIMEOUT = 5.0
 
 
 def _kind(value: object) -> str:
@@ -235,6 +242,49 @@ class SweepReport:
         return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def dask_executor(address: str, timeout: float | None = None) -> Iterator[Executor]:
+    """An executor whose tasks run on the Dask cluster at ``address``; closed on exit.
+
+    Raises :class:`InvalidOptionError` (argument ``dask``) when
+    ``dask.distributed`` is not installed, or when no scheduler answers at
+    ``address`` within ``timeout`` seconds (default :data:`DASK_TIMEOUT`).
+
+    Examples
+    --------
+    >>> with dask_executor("tcp://127.0.0.1:1", timeout=0.5) as executor:  # doctest: +SKIP
+    ...     pass
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidOptionError: dask: no Dask scheduler at tcp://127.0.0.1:1 ...
+    """
+    if not isinstance(address, str) or not address.strip():
+        raise InvalidOptionError("dask must be a scheduler address such as tcp://host:8786, "
+                                 f"got {address!r}", argument="dask")
+    try:
+        # Imported by name: distributed is an optional extra, absent from most
+        # installs (and from the type-checked environment).
+        distributed: Any = importlib.import_module("distributed")
+    except ImportError:
+        raise InvalidOptionError("dask needs dask.distributed, which is not installed: "
+                                 "pip install 'conslaws[dask]'", argument="dask") from None
+    try:
+        # The address is resolved first: a Client built on a malformed one is
+        # left half-made, and its finalizer then stalls the exit with a traceback.
+        distributed.comm.resolve_address(address)
+        client = distributed.Client(address, set_as_default=False,
+                                    timeout=DASK_TIMEOUT if timeout is None else timeout)
+    except (OSError, ValueError, TypeError) as error:  # unreachable, or not an address
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise InvalidOptionError(f"dask: no Dask scheduler at {address} ({reason})",
+                                 argument="dask") from None
+    try:
+        # pure=False: every task runs, none is taken from the cluster's cache.
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+
+
 def _check_backend(backend: Any) -> str:
     from conslaws.core.registry import backends
 
@@ -253,19 +303,38 @@ def run_sweep(
     seed: int | None = None,
     executor: Executor | None = None,
     progress: bool = False,
+    dask: str | None = None,
 ) -> SweepReport:
-    """Count every case; with ``executor``, in parallel.
+    """Count every case; with ``executor`` or ``dask``, in parallel.
 
     Case i uses seed ``seed + i``, so a sweep is reproducible whatever the
     order in which workers finish.  The cases and the backend are checked
     before any case runs; a case that fails is reported with its error.  If
     the sweep is interrupted (Ctrl-C), the cases not yet started are cancelled.
+    ``dask`` is the address of a Dask scheduler (``tcp://host:8786``): each
+    case becomes one task on its cluster, and the report is the same as a
+    local sweep's.
     """
     start = time.perf_counter()
     checked = check_cases(cases)
     backend = _check_backend(backend)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise InvalidOptionError(f"seed must be an integer, got {seed!r}", argument="seed")
+    if dask is not None:
+        if executor is not None:
+            raise InvalidOptionError("dask and executor both choose where cases run; give one",
+                                     argument="dask")
+        with dask_executor(dask) as cluster:
+            report = _sweep_on(checked, backend, seed, cluster, progress)
+    else:
+        report = _sweep_on(checked, backend, seed, executor, progress)
+    report.total_seconds = time.perf_counter() - start
+    return report
+
+
+def _sweep_on(checked: list[dict[str, Any]], backend: str, seed: int | None,
+              executor: Executor | None, progress: bool) -> SweepReport:
+    """:func:`run_sweep` on checked cases (without the total time)."""
     base = seed if seed is not None else random.SystemRandom().randrange(2**31)
     report = SweepReport(seed=base)
     jobs = [(c["args"], backend, base + i) for i, c in enumerate(checked)]
@@ -295,7 +364,6 @@ def run_sweep(
         for future in futures:
             future.cancel()
         raise
-    report.total_seconds = time.perf_counter() - start
     return report
 
 
