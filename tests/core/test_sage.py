@@ -196,3 +196,20 @@ def test_bad_input_is_one_clear_error(sage: Any, call: Any, message: str) -> Non
     R = sage.PolynomialRing(sage.QQ, ["x", "y"])
     with pytest.raises(ConslawsError, match=message):
         call(sage, R, R.gen(0))
+
+
+def test_readme_sage_example() -> None:
+    """The README's ```sage-python block runs as a doctest with a real Sage."""
+    import doctest
+    import re
+    from pathlib import Path
+
+    pytest.importorskip("sage.all__sagemath_categories")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```sage-python\n(.*?)```", readme, flags=re.S)
+    assert blocks
+    for block in blocks:
+        test = doctest.DocTestParser().get_doctest(block, {}, "README sage", "README.md", 0)
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        runner.run(test)
+        assert runner.failures == 0
