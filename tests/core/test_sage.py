@@ -213,3 +213,24 @@ def test_readme_sage_example() -> None:
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
         runner.run(test)
         assert runner.failures == 0
+
+
+def test_sage_export_reads_back_in_sage(sage: Any) -> None:
+    """`laws --format sage` lines, read by Sage in its ring, are the laws (and conserved).
+
+    Sage's own reader of such a line is its preparser plus eval; this test does the same
+    with the ring's generators as the only names (our own output, in a test).
+    """
+    from conslaws.core.api import find_laws
+
+    result = find_laws("linear", 2, widths="2,2,2", seed=1)
+    ring = sage.PolynomialRing(sage.QQ, ", ".join(result.parameter_names))
+    names = dict(zip(ring.variable_names(), ring.gens(), strict=True))
+    lines = result.to_sage().splitlines()
+    assert lines[0].startswith("#")
+    read = [eval(line, {"__builtins__": {}}, dict(names)) for line in lines[1:]]
+    assert read == to_sage(result, ring)
+    w = [names[n] for n in result.parameter_names]
+    # phi of linear 2,2,2: the entries of W2 W1 (W1 = w[0:4], W2 = w[4:8], row-major).
+    phi = [w[4 + 2 * i] * w[j] + w[4 + 2 * i + 1] * w[2 + j] for i in range(2) for j in range(2)]
+    assert all(_conserved(h, phi, ring) for h in read)
