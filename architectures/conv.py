@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import networkx as nx
 
 from conslaws.core.architecture import (
+    LOSS_OPTION,
     Architecture,
     Option,
     describe_options,
@@ -49,6 +50,7 @@ class ConvArchitecture(Architecture):
         Option("length", parse_positive_int, "signal length p", required=True, metavar="P"),
         Option("stride", parse_positive_int, "stride s of the first layer (default 1)",
                default=1, metavar="S"),
+        LOSS_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from conslaws.architectures.layered import layered_graph, layered_size
-from conslaws.core.architecture import Architecture, Option, describe_options, parse_widths
+from conslaws.core.architecture import (
+    LOSS_OPTION,
+    Architecture,
+    Option,
+    describe_options,
+    parse_widths,
+)
 from conslaws.core.model import Model
 from conslaws.core.validation import ModelSize
 
@@ -27,6 +33,7 @@ class LinearArchitecture(Architecture):
     options: ClassVar[tuple[Option, ...]] = (
         Option("widths", parse_widths, "layer widths from input to output, e.g. 2,3,2",
                required=True, metavar="N0,N1,..."),
+        LOSS_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

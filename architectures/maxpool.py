@@ -27,7 +27,13 @@ from typing import Any, ClassVar
 
 import networkx as nx
 
-from conslaws.core.architecture import Architecture, Option, describe_options, parse_positive_int
+from conslaws.core.architecture import (
+    LOSS_OPTION,
+    Architecture,
+    Option,
+    describe_options,
+    parse_positive_int,
+)
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.model import Model
 from conslaws.core.validation import ModelSize
@@ -56,6 +62,7 @@ class MaxpoolArchitecture(Architecture):
         Option("output", parse_positive_int, "output dimension n", required=True, metavar="N"),
         Option("pooling", _parse_pooling, "max (default) or avg: the maximum or the mean of "
                "each window", default="max", metavar="max|avg"),
+        LOSS_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from conslaws.architectures.layered import layered_graph, layered_size
 from conslaws.core.architecture import (
+    LOSS_OPTION,
     Architecture,
     Option,
     describe_options,
@@ -35,6 +36,7 @@ class ReluArchitecture(Architecture):
                required=True, metavar="N0,N1,..."),
         Option("bias", parse_flag, "add a bias to every hidden neuron", default=False,
                flag=True),
+        LOSS_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

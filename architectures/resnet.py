@@ -18,7 +18,13 @@ from typing import Any, ClassVar
 
 import networkx as nx
 
-from conslaws.core.architecture import Architecture, Option, describe_options, parse_positive_int
+from conslaws.core.architecture import (
+    LOSS_OPTION,
+    Architecture,
+    Option,
+    describe_options,
+    parse_positive_int,
+)
 from conslaws.core.model import Model
 from conslaws.core.validation import ModelSize
 
@@ -36,6 +42,7 @@ class ResnetArchitecture(Architecture):
         Option("hidden", parse_positive_int, "hidden ReLU units r per block", required=True,
                metavar="R"),
         Option("blocks", parse_positive_int, "number q of blocks", required=True, metavar="Q"),
+        LOSS_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

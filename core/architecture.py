@@ -222,6 +222,29 @@ def parse_flag(value: Any, flag: str) -> bool:
     return value
 
 
+def parse_loss(value: Any, flag: str) -> str | None:
+    """``squared`` (None: the default) or ``cross-entropy``.
+
+    Examples
+    --------
+    >>> parse_loss("cross-entropy", "--loss"), parse_loss("squared", "--loss")
+    ('cross-entropy', None)
+    """
+    if value in (None, "squared"):
+        return None
+    if value == "cross-entropy":
+        return "cross-entropy"
+    raise InvalidOptionError(f"{flag} must be squared or cross-entropy, got {value!r}")
+
+
+#: The loss of a network: with cross-entropy (a softmax output layer) the loss sees the
+#: outputs only up to a common shift, so the output directions w are those with
+#: sum(w) = 0 (docs/theory.md section 3).  Graph architectures declare this option.
+LOSS_OPTION = Option("loss", parse_loss, "squared (default) or cross-entropy (softmax "
+                     "outputs: only differences of outputs matter)",
+                     metavar="squared|cross-entropy")
+
+
 def describe_options(options: Mapping[str, Any]) -> str:
     """``widths=3,4,2 bias`` for titles and ``name`` fields."""
     parts = []

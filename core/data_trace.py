@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from conslaws.core.backend import Backend
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.fields import VectorField
-from conslaws.core.graph import activation_pattern
+from conslaws.core.graph import activation_pattern, difference_of_outputs
 from conslaws.core.model import Model
 from conslaws.core.polynomials import Number
 
@@ -107,9 +107,14 @@ def sample_data_trace(
         trace.samples += 1
         pattern = "".join(str(gates[k]) for k in sorted(gates))
         trace.patterns[pattern] = trace.patterns.get(pattern, 0) + 1
+        outputs = expansion.local_outputs(x, gates)
+        if expansion.cross_entropy:
+            # Σ w = 0: only differences of the outputs reach the loss.
+            outputs = difference_of_outputs(
+                model.ring, len(outputs), [((o, 0), poly) for o, poly in enumerate(outputs)])
         candidates = [
             VectorField.gradient(model.ring, poly, label=f"∇g_{o + 1}(x{trace.samples})")
-            for o, poly in enumerate(expansion.local_outputs(x, gates))
+            for o, poly in enumerate(outputs)
             if poly.total_degree() > 0
         ]
         rows = []

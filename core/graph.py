@@ -111,6 +111,23 @@ class GatedExpansion:
         """The nonzero components φ_key in order."""
         return [poly for _, _, poly in self.components if not poly.is_zero()]
 
+    @property
+    def cross_entropy(self) -> bool:
+        """Whether the graph's loss is cross-entropy (``graph.graph["loss"]``)."""
+        return bool(self.graph.graph.get("loss") == "cross-entropy")
+
+    def phi_for_loss(self) -> list[Any]:
+        """φ, or under cross-entropy the differences φ_{o,key} - φ_{last,key}.
+
+        With cross-entropy the output directions w satisfy Σ w = 0, so the fields
+        ∇⟨w, g(θ, x)⟩ span those of the differences of the outputs' coefficients of each
+        (x, γ)-monomial (one output: no field at all).
+        """
+        if not self.cross_entropy:
+            return self.phi
+        return difference_of_outputs(self.ring, len(self.graph.graph["outputs"]),
+                                     [((out, key), poly) for out, key, poly in self.components])
+
     def local_outputs(self, inputs: Sequence[int], gates: Mapping[int, int]) -> list[Any]:
         """The network's outputs as polynomials in θ on one activation pattern.
 
@@ -218,6 +235,26 @@ def expand_graph(graph: nx.DiGraph, ring: PolynomialRing | None = None) -> Gated
         for key in sorted(value[node], key=_key_order):
             components.append((out, key, value[node][key]))
     return GatedExpansion(graph, ring, components, order)
+
+
+def difference_of_outputs(ring: PolynomialRing, outputs: int,
+                          components: Sequence[tuple[tuple[int, Hashable], Any]]) -> list[Any]:
+    """For each key, the polynomials ``p[o, key] - p[last, key]`` for o < last, nonzero.
+
+    ``components`` holds ``((output, key), polynomial)``; a missing pair counts as zero.
+    """
+    by_key: dict[Hashable, dict[int, Any]] = {}
+    for (out, key), poly in components:
+        by_key.setdefault(key, {})[out] = poly
+    last = outputs - 1
+    differences = []
+    for key in by_key:
+        base = by_key[key].get(last, ring.zero())
+        for out in range(last):
+            difference = by_key[key].get(out, ring.zero()) - base
+            if not difference.is_zero():
+                differences.append(difference)
+    return differences
 
 
 def phi_from_graph(graph: nx.DiGraph) -> tuple[PolynomialRing, list[Any]]:

@@ -135,7 +135,8 @@ class Model:
 
         self.check_listable()
         expansion = expand_graph(self.graph, self.ring)
-        kept = [p for p in expansion.phi if p.total_degree() > 0]
+        phi = expansion.phi_for_loss()
+        kept = [p for p in phi if p.total_degree() > 0]
         self._expansion = expansion
         self._phi = tuple(kept)
         self._generators = _gradients(self.ring, kept)
@@ -234,6 +235,9 @@ class Model:
             parameters=len(declared) if hasattr(declared, "__len__") else 0,
             graph=graph.number_of_nodes() + graph.number_of_edges()))
         validate_graph(graph)
+        loss = dict(options or {}).get("loss")
+        if loss is not None:
+            graph.graph["loss"] = loss
         ring = PolynomialRing(names_argument(graph.graph["parameters"], "graph parameters"))
         layer_of = graph.graph.get("layers")
         layers = tuple(layer_of[n] for n in ring.names) if layer_of else None

@@ -39,7 +39,13 @@ from conslaws.core.modrank import PROBE_PRIME, modular_rank
 from conslaws.core.point import as_point, parse_point
 from conslaws.core.probe_closure import PROBE_MARGIN, check_matrix_size, probe_closure
 from conslaws.core.probes import MAX_PROBE_MODULUS
-from conslaws.core.rescaling import QuadraticLaw, mixing_laws, rescaling_laws
+from conslaws.core.rescaling import (
+    LINEAR,
+    QuadraticLaw,
+    mixing_laws,
+    output_shift_laws,
+    rescaling_laws,
+)
 from conslaws.core.results import CountResult, laws_phrase
 from conslaws.core.selfcheck import SelfCheckError, check_conserved_on_probes, check_rank
 
@@ -126,8 +132,8 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         caveat += (f" The modulus {p} is small: it may divide path multiplicities of the "
                    f"network, and a rank mod {p} can then be far below the true one.")
     symbols = model.ring.symbols
-    verified = [sympy.Add(*(c * symbols[a] * symbols[b] for a, b, c in laws[i]))
-                for i in chosen]
+    verified = [sympy.Add(*(c * symbols[a] * (1 if b == LINEAR else symbols[b])
+                            for a, b, c in laws[i])) for i in chosen]
     return CountResult(
         architecture=model.architecture,
         model=model.name,
@@ -189,7 +195,7 @@ def _residue(value: Any, p: int) -> int:
 def _structural_laws(model: Model) -> list[QuadraticLaw]:
     """Rescaling and mixing laws of the model's graph, as quadratic terms."""
     diagonal = [[(j, j, c) for j, c in enumerate(a) if c] for a in rescaling_laws(model.graph)]
-    return diagonal + mixing_laws(model.graph)
+    return diagonal + mixing_laws(model.graph) + output_shift_laws(model.graph)
 
 
 def _gradient_rows(laws: list[QuadraticLaw], residues: Sequence[int]) -> list[list[int]]:
@@ -197,6 +203,9 @@ def _gradient_rows(laws: list[QuadraticLaw], residues: Sequence[int]) -> list[li
     rows = [[0] * len(residues) for _ in laws]
     for row, terms in zip(rows, laws, strict=True):
         for a, b, c in terms:
+            if b == LINEAR:
+                row[a] += c
+                continue
             # ∂(c θ_a θ_b) = c θ_b e_a + c θ_a e_b (2 c θ_a e_a when a = b).
             row[a] += c * residues[b]
             row[b] += c * residues[a]

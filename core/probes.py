@@ -130,6 +130,7 @@ class ModularNetwork:
                 f"probe modulus {modulus} must be a prime below {MAX_PROBE_MODULUS}")
         compiled = GraphNetwork(graph)
         self.modulus = modulus
+        self.cross_entropy = graph.graph.get("loss") == "cross-entropy"
         self.dimension = compiled.size
         self.kind = compiled.kind
         self.inputs = compiled.inputs
@@ -146,9 +147,13 @@ class ModularNetwork:
         def uniform(*shape: int) -> IntArray:
             return rng.integers(0, p, size=shape, dtype=np.int64)
 
+        outputs = uniform(len(self.outputs), count)
+        if self.cross_entropy:
+            # Output directions with Σ w = 0 (the loss sees outputs up to a shift).
+            outputs[-1] = -outputs[:-1].sum(axis=0) % p
         return Probes(
             inputs=uniform(len(self.inputs), count),
-            outputs=uniform(len(self.outputs), count),
+            outputs=outputs,
             node_gates={i: uniform(count) for i, k in enumerate(self.kind) if k == "relu"},
             edge_gates={i: uniform(len(self.predecessors[i]), count)
                         for i, k in enumerate(self.kind) if k == "maxpool"},

@@ -57,10 +57,13 @@ import networkx as nx
 
 from conslaws.core.graph import validate_graph
 
-__all__ = ["QuadraticLaw", "mixing_laws", "rescaling_laws"]
+__all__ = ["LINEAR", "QuadraticLaw", "mixing_laws", "output_shift_laws", "rescaling_laws"]
 
-#: A quadratic law as terms (a, b, c) meaning c θ_a θ_b.
+#: A law of degree at most 2 as terms (a, b, c) meaning c θ_a θ_b, or c θ_a when
+#: b is :data:`LINEAR`.
 QuadraticLaw = list[tuple[int, int, int]]
+#: The second index of a degree-1 term.
+LINEAR = -1
 
 
 def rescaling_laws(graph: nx.DiGraph) -> list[list[int]]:
@@ -209,4 +212,43 @@ def mixing_laws(graph: nx.DiGraph) -> list[QuadraticLaw]:
                 terms = [(in_i[k], in_j[k], 1) for k in in_i]
                 terms += [(out_i[m], out_j[m], -1) for m in out_i]
                 laws.append(terms)
+    return laws
+
+
+def output_shift_laws(graph: nx.DiGraph) -> list[QuadraticLaw]:
+    """Under cross-entropy: for each unit feeding every output, the sum of those weights.
+
+    The loss sees the outputs only up to a common shift, so the output directions w
+    satisfy Σ w_o = 0.  When every output is a linear unit and a unit u reaches each
+    output o through an edge with a parameter θ_{u→o} of its own, ∂g_o/∂θ_{u→o} is
+    the same value a_u(θ, x) for every o, and ∇(Σ_o θ_{u→o}) · ∇⟨w, g⟩ = a_u Σ_o w_o
+    = 0: the column sum Σ_o θ_{u→o} is conserved (bias units included).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.DiGraph(parameters=["a1", "a2"], inputs=["x"], outputs=["y1", "y2"],
+    ...                loss="cross-entropy")
+    >>> for n, kind in [("x", "input"), ("y1", "linear"), ("y2", "linear")]:
+    ...     g.add_node(n, kind=kind)
+    >>> g.add_edge("x", "y1", param="a1"); g.add_edge("x", "y2", param="a2")
+    >>> output_shift_laws(g)                  # a1 + a2
+    [[(0, -1, 1), (1, -1, 1)]]
+    """
+    validate_graph(graph)
+    outputs = list(graph.graph["outputs"])
+    if graph.graph.get("loss") != "cross-entropy" or any(
+            graph.nodes[o]["kind"] != "linear" for o in outputs):
+        return []
+    slot = {name: j for j, name in enumerate(graph.graph["parameters"])}
+    uses: dict[str, int] = {}
+    for _, _, param in graph.edges(data="param"):
+        if param is not None:
+            uses[param] = uses.get(param, 0) + 1
+    laws = []
+    for node in graph.nodes:
+        params = [graph.edges[node, o].get("param") if graph.has_edge(node, o) else None
+                  for o in outputs]
+        if all(p is not None and uses[p] == 1 for p in params):
+            laws.append([(slot[p], LINEAR, 1) for p in params if p is not None])
     return laws

@@ -193,6 +193,9 @@ def check_conserved_on_probes(graph: nx.DiGraph, laws: Sequence[Sequence[tuple[i
     for number, terms in enumerate(laws, 1):
         gradient = np.zeros(network.dimension, dtype=np.int64)
         for a, b, c in terms:
+            if b < 0:  # a degree-1 term c θ_a
+                gradient[a] = (gradient[a] + c) % q
+                continue
             gradient[a] = (gradient[a] + c * theta[b]) % q
             gradient[b] = (gradient[b] + c * theta[a]) % q
         # Entries are below 2**22, so a product fits in int64 and sums are reduced in chunks.
