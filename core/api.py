@@ -340,7 +340,7 @@ def count(
             f"a random point ({closure.generic_trace_dimensions[-1]}), so the dimensions "
             f"at the point are lower bounds (docs/theory.md 2.1)."
         )
-    statement += _notes(model)
+    statement += model.notes_sentences()
     if data is not None:
         statement += (
             f" Data trace: {data.samples} inputs, {len(data.patterns)} activation pattern(s) "
@@ -412,11 +412,6 @@ def _probe_modulus(engine: str, model: Model, flow: Flow, mode: str,
                 "modular backend (or a backend whose characteristic is such a prime)")
         return p
     return p if suitable and fits else None
-
-
-def _notes(model: Model) -> str:
-    """The model's own caveats (a non-minimal parameterization, ...), for the statement."""
-    return "".join(f" Note: {note.rstrip('.')}." for note in model.notes)
 
 
 #: How every law the search returns was proved (recorded in the results' ``checks``).

@@ -284,6 +284,10 @@ class Model:
         kept = tuple(g for g in generators if not g.is_zero())
         return cls(name, ring, kept, None, architecture, dict(options or {}), notes=notes)
 
+    def notes_sentences(self) -> str:
+        """The model's notes as sentences for a statement (empty when there is none)."""
+        return "".join(f" Note: {note.rstrip('.')}." for note in self.notes)
+
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """Names of the coordinates, in the order points and laws use."""

@@ -42,6 +42,7 @@ from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.rescaling import (
     LINEAR,
     QuadraticLaw,
+    gradient_rows,
     mixing_laws,
     output_shift_laws,
     rescaling_laws,
@@ -125,7 +126,7 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         try:
             checks.append(check_conserved_on_probes(model.graph, kept, rng))
             residues = [_residue(v, p) for v in best_theta]
-            checks.append(check_rank(_gradient_rows(kept, residues), rng))
+            checks.append(check_rank(gradient_rows(kept, residues), rng))
         except SelfCheckError as failure:
             certified, lower, caveat = False, 0, f" {failure}."
     if modulus is not None and p < SMALL_PRIME:
@@ -151,8 +152,8 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
                          "engine": "probes"},
         seed=seed,
         seconds=time.perf_counter() - start,
-        statement=_statement(best_lie, lower, upper, p, certified) + caveat + "".join(
-            f" Note: {note.rstrip('.')}." for note in model.notes),
+        statement=_statement(best_lie, lower, upper, p, certified) + caveat
+        + model.notes_sentences(),
         mode="phi",
         point=[str(v) for v in best_theta],
         verified_laws=[flow.express(h, model) for h in verified],
@@ -198,25 +199,11 @@ def _structural_laws(model: Model) -> list[QuadraticLaw]:
     return diagonal + mixing_laws(model.graph) + output_shift_laws(model.graph)
 
 
-def _gradient_rows(laws: list[QuadraticLaw], residues: Sequence[int]) -> list[list[int]]:
-    """The laws' gradients at the integer point ``residues``, over Z."""
-    rows = [[0] * len(residues) for _ in laws]
-    for row, terms in zip(rows, laws, strict=True):
-        for a, b, c in terms:
-            if b == LINEAR:
-                row[a] += c
-                continue
-            # ∂(c θ_a θ_b) = c θ_b e_a + c θ_a e_b (2 c θ_a e_a when a = b).
-            row[a] += c * residues[b]
-            row[b] += c * residues[a]
-    return rows
-
-
 def _independent(laws: list[QuadraticLaw], residues: Sequence[int], p: int) -> list[int]:
     """Indices of laws whose gradients at θ* are independent mod p."""
     if not laws:
         return []
-    rows = np.array([[v % p for v in row] for row in _gradient_rows(laws, residues)],
+    rows = np.array([[v % p for v in row] for row in gradient_rows(laws, residues)],
                     dtype=np.int64)
     return sorted(modular_rank(rows, p).pivot_rows)
 

@@ -182,6 +182,7 @@ def check_conserved_on_probes(graph: nx.DiGraph, laws: Sequence[Sequence[tuple[i
         A law fails on a probe.
     """
     from conslaws.core.probes import MAX_PROBE_MODULUS, ModularNetwork
+    from conslaws.core.rescaling import gradient_rows
 
     q = _random_prime(rng, MAX_PROBE_MODULUS // 2, MAX_PROBE_MODULUS)
     network = ModularNetwork(graph, q)
@@ -190,14 +191,9 @@ def check_conserved_on_probes(graph: nx.DiGraph, laws: Sequence[Sequence[tuple[i
     # A quadratic h orthogonal to the gradients of the outputs at every point is a law
     # (theory: W_0 generates the algebra), so the probes of W_0 are the test.
     rows = network.gradient_rows(theta, network.draw(generator, probes))
-    for number, terms in enumerate(laws, 1):
-        gradient = np.zeros(network.dimension, dtype=np.int64)
-        for a, b, c in terms:
-            if b < 0:  # a degree-1 term c θ_a
-                gradient[a] = (gradient[a] + c) % q
-                continue
-            gradient[a] = (gradient[a] + c * theta[b]) % q
-            gradient[b] = (gradient[b] + c * theta[a]) % q
+    gradients = gradient_rows(laws, [int(v) for v in theta])
+    for number, row in enumerate(gradients, 1):
+        gradient = np.array([v % q for v in row], dtype=np.int64)
         # Entries are below 2**22, so a product fits in int64 and sums are reduced in chunks.
         products = rows % q * gradient % q
         if np.any(products.sum(axis=1, dtype=object) % q):
