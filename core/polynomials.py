@@ -221,6 +221,8 @@ def sympify_expression(expression: Any, names: Mapping[str, sympy.Symbol]) -> sy
         ...
     conslaws.core.errors.InvalidExpressionError: cannot use a function call in formula "__imp...
     """
+    if isinstance(expression, sympy.Poly):
+        expression = expression.as_expr()  # a sympy polynomial: its expression
     if isinstance(expression, sympy.Basic):
         if not isinstance(expression, sympy.Expr):
             raise InvalidExpressionError(f"{expression!s} is not an expression")

@@ -352,3 +352,16 @@ def test_law_unknowns_is_the_sum_over_degrees() -> None:
             expected = sum(comb(dimension + d - 1, d) for d in range(1, degree + 1))
             assert law_unknowns(dimension, degree) == expected
             assert law_unknowns(dimension, degree, cap=10) == min(expected, 11)
+
+
+def test_sympy_poly_is_accepted_everywhere() -> None:
+    # phi = u v: its one law is u^2 - v^2 (by hand: grad(u^2 - v^2) . (v, u) = 0).
+    import sympy
+
+    import conslaws.core as cl
+
+    u, v = sympy.symbols("u v")
+    model = cl.Model.from_phi((u, v), [sympy.Poly(u * v, u, v)])
+    assert cl.count(model, seed=1).laws == 1
+    assert cl.is_conserved(model, sympy.Poly(u**2 - v**2, u, v))
+    assert cl.count("custom", phi=[sympy.Poly(u * v, u, v)], seed=1).laws == 1
