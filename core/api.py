@@ -28,7 +28,7 @@ from conslaws.core.flow import Flow
 from conslaws.core.graph import count_paths
 from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.model import Model
-from conslaws.core.point import as_point, parse_point
+from conslaws.core.point import given_point
 from conslaws.core.polynomials import Number
 from conslaws.core.probe_count import count_by_probes
 from conslaws.core.probes import MAX_PROBE_MODULUS
@@ -145,10 +145,8 @@ def _point(model: Model, backend: Backend, rng: random.Random,
         values = Backend.sample_point(backend, rng, model.dimension)
     elif point is None:
         values = backend.sample_point(rng, model.dimension)
-    elif isinstance(point, str):
-        values = list(parse_point(point, model.parameter_names))
     else:
-        values = list(as_point(point, model.parameter_names))
+        values = list(given_point(point, model.parameter_names))
     # Integers keep the exact arithmetic in fast machine-word paths.
     return [int(v) if getattr(v, "denominator", 1) == 1 else v for v in values]
 
@@ -433,8 +431,7 @@ def _witness(model: Model, arithmetic: Backend, backend: str | Backend, modulus:
         return arithmetic, [], []
     values = None
     if point is not None:
-        values = (list(parse_point(point, model.parameter_names)) if isinstance(point, str)
-                  else list(as_point(point, model.parameter_names)))
+        values = given_point(point, model.parameter_names)
     reasons = poor_witness_reasons(model, p, values)
     chosen = modulus is not None or isinstance(backend, Backend)
     if reasons and not chosen:

@@ -28,7 +28,7 @@ from conslaws.core.algebra.parsing import parse_rational
 from conslaws.core.errors import InvalidPointError
 from conslaws.core.validation import exact_number
 
-__all__ = ["as_point", "parse_point"]
+__all__ = ["as_point", "given_point", "parse_point"]
 
 
 def _rational(text: str, where: str) -> Fraction:
@@ -82,3 +82,16 @@ def as_point(values: Sequence[Any], names: Sequence[str]) -> list[Fraction]:
             f"--point has {len(values)} values but the model has {len(names)} parameters ({shown})"
         )
     return [exact_number(v, "--point") for v in values]
+
+
+def given_point(point: str | Sequence[Any], names: Sequence[str]) -> list[Fraction]:
+    """A point given as text (:func:`parse_point`) or as values (:func:`as_point`).
+
+    Examples
+    --------
+    >>> given_point("1,-2", ("u", "v")) == given_point([1, -2], ("u", "v"))
+    True
+    """
+    if isinstance(point, str):
+        return parse_point(point, names)
+    return as_point(point, names)

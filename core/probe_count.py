@@ -36,7 +36,7 @@ from conslaws.core.errors import InvalidModulusError, InvalidPointError
 from conslaws.core.flow import Flow
 from conslaws.core.model import Model
 from conslaws.core.modrank import PROBE_PRIME, modular_rank
-from conslaws.core.point import as_point, parse_point
+from conslaws.core.point import given_point
 from conslaws.core.probe_closure import PROBE_MARGIN, check_matrix_size, probe_closure
 from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.rescaling import (
@@ -101,12 +101,13 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     timings["law_search"] = time.perf_counter() - tick
     best_lie, best_closure, best_theta = -1, None, None
     chosen: list[int] = []
+    chosen_at: list[int] = []  # the point where the chosen laws are independent
     for _ in range(1 if point is not None else POINTS_TRIED):
         theta = _theta(model, rng, point, p)
         residues = [_residue(v, p) for v in theta]
         independent = _independent(laws, residues, p)
         if len(independent) > len(chosen):
-            chosen = independent
+            chosen, chosen_at = independent, residues
         tick = time.perf_counter()
         closure = probe_closure(model.graph, residues, seed=rng.randrange(2**32),
                                 target=size - len(chosen), modulus=p, progress=progress)
@@ -125,8 +126,9 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         kept = [laws[i] for i in chosen]
         try:
             checks.append(check_conserved_on_probes(model.graph, kept, rng))
-            residues = [_residue(v, p) for v in best_theta]
-            checks.append(check_rank(gradient_rows(kept, residues), rng))
+            # Independence is re-checked where it was claimed, which need not be the
+            # point of the best rank.
+            checks.append(check_rank(gradient_rows(kept, chosen_at), rng))
         except SelfCheckError as failure:
             certified, lower, caveat = False, 0, f" {failure}."
     if modulus is not None and p < SMALL_PRIME:
@@ -179,9 +181,7 @@ def _theta(model: Model, rng: random.Random, point: str | Sequence[Any] | None,
     if point is None:
         # Nonzero residues: a coordinate 0 mod p would lower every rank there.
         return [rng.randrange(1, p) for _ in range(model.dimension)]
-    if isinstance(point, str):
-        return list(parse_point(point, model.parameter_names))
-    return list(as_point(point, model.parameter_names))
+    return list(given_point(point, model.parameter_names))
 
 
 def _residue(value: Any, p: int) -> int:
