@@ -28,7 +28,9 @@ from typing import Any, ClassVar
 import networkx as nx
 
 from conslaws.core.architecture import (
+    ACTIVATION_OPTION,
     LOSS_OPTION,
+    SLOPE_OPTION,
     Architecture,
     Option,
     describe_options,
@@ -63,6 +65,8 @@ class MaxpoolArchitecture(Architecture):
         Option("pooling", _parse_pooling, "max (default) or avg: the maximum or the mean of "
                "each window", default="max", metavar="max|avg"),
         LOSS_OPTION,
+        ACTIVATION_OPTION,
+        SLOPE_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

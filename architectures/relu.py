@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 
 from conslaws.architectures.layered import layered_graph, layered_size
 from conslaws.core.architecture import (
+    ACTIVATION_OPTION,
     LOSS_OPTION,
+    SLOPE_OPTION,
     Architecture,
     Option,
     describe_options,
@@ -37,6 +39,8 @@ class ReluArchitecture(Architecture):
         Option("bias", parse_flag, "add a bias to every hidden neuron", default=False,
                flag=True),
         LOSS_OPTION,
+        ACTIVATION_OPTION,
+        SLOPE_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

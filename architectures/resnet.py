@@ -19,7 +19,9 @@ from typing import Any, ClassVar
 import networkx as nx
 
 from conslaws.core.architecture import (
+    ACTIVATION_OPTION,
     LOSS_OPTION,
+    SLOPE_OPTION,
     Architecture,
     Option,
     describe_options,
@@ -43,6 +45,8 @@ class ResnetArchitecture(Architecture):
                metavar="R"),
         Option("blocks", parse_positive_int, "number q of blocks", required=True, metavar="Q"),
         LOSS_OPTION,
+        ACTIVATION_OPTION,
+        SLOPE_OPTION,
     )
 
     def estimate(self, **options: Any) -> ModelSize:

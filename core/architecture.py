@@ -23,11 +23,12 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from conslaws.core.errors import InvalidOptionError
 from conslaws.core.model import Model
-from conslaws.core.validation import ModelSize, check_model_size
+from conslaws.core.validation import ModelSize, check_model_size, exact_number
 
 __all__ = [
     "Architecture",
@@ -243,6 +244,60 @@ def parse_loss(value: Any, flag: str) -> str | None:
 LOSS_OPTION = Option("loss", parse_loss, "squared (default) or cross-entropy (softmax "
                      "outputs: only differences of outputs matter)",
                      metavar="squared|cross-entropy")
+
+
+def parse_activation(value: Any, flag: str) -> str | None:
+    """``relu`` (None: the default), ``leaky-relu``, ``relu^K`` or ``x^K`` (K an integer >= 2).
+
+    Examples
+    --------
+    >>> parse_activation("relu", "--activation"), parse_activation(" relu^2 ", "--activation")
+    (None, 'relu^2')
+    >>> parse_activation("x^1", "--activation")
+    Traceback (most recent call last):
+        ...
+    conslaws.core.errors.InvalidOptionError: --activation x^1: K must be an integer >= 2 ...
+    """
+    text = value.strip() if isinstance(value, str) else value
+    if text in (None, "relu"):
+        return None
+    if text == "leaky-relu":
+        return "leaky-relu"
+    if isinstance(text, str):
+        base, caret, exponent = text.partition("^")
+        if caret and base.strip() in ("relu", "x"):
+            digits = exponent.strip()
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > 4 or int(digits) < 2:
+                raise InvalidOptionError(
+                    f"{flag} {text}: K must be an integer >= 2 (relu^1 is relu, x^1 the "
+                    "identity), at most 9999")
+            return f"{base.strip()}^{int(digits)}"
+    raise InvalidOptionError(
+        f"{flag} must be relu, leaky-relu, relu^K or x^K (K an integer >= 2), got {value!r}")
+
+
+def parse_slope(value: Any, flag: str) -> Fraction:
+    """A rational slope (``1/100``, ``0.2``, ``Fraction(1, 5)``); floats read as printed.
+
+    Examples
+    --------
+    >>> parse_slope("1/100", "--slope"), parse_slope(0.2, "--slope")
+    (Fraction(1, 100), Fraction(1, 5))
+    """
+    if isinstance(value, float) or type(value).__name__ in ("float32", "float64"):
+        value = repr(float(value))
+    return exact_number(value, flag, InvalidOptionError)
+
+
+#: The activation of the hidden ReLU units of a graph network (every unit of kind
+#: "relu" in its graph, see conslaws.core.graph.Activation).  Graph architectures
+#: declare this option with SLOPE_OPTION; Model.from_graph applies both.
+ACTIVATION_OPTION = Option("activation", parse_activation,
+                           "hidden units: relu (default), leaky-relu (slope --slope below 0), "
+                           "relu^K (max(s, 0)^K) or x^K (s^K), K an integer >= 2",
+                           metavar="relu|leaky-relu|relu^K|x^K")
+SLOPE_OPTION = Option("slope", parse_slope, "slope of --activation leaky-relu below 0 "
+                      "(default 1/100)", metavar="A")
 
 
 def describe_options(options: Mapping[str, Any]) -> str:

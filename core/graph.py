@@ -11,7 +11,14 @@ is an edge of constant weight 1.
 Graph format
 ------------
 * node attribute ``kind``: ``"input"``, ``"bias"`` (the constant 1),
-  ``"linear"``, ``"relu"`` or ``"maxpool"`` (passes on its largest input);
+  ``"linear"``, ``"relu"``, ``"power"`` or ``"maxpool"`` (passes on its largest
+  input);
+* optional node attributes of the activation (:func:`unit_activation`):
+  ``degree`` K (an integer >= 1, default 1) on ``"relu"`` and ``"power"`` units,
+  ``slope`` a (a rational, default 0) on ``"relu"`` units.  A ``"relu"`` unit
+  outputs s^K for pre-activation s > 0 and a·s^K for s < 0 (K = 1: ReLU, or leaky
+  ReLU when a != 0; a = 0: the positively K-homogeneous max(s, 0)^K); a ``"power"``
+  unit outputs s^K for every s (a polynomial activation, no gate);
 * edge attribute ``param``: a parameter name, or ``None`` for the constant 1;
 * graph attributes ``parameters`` (ordered names), ``inputs`` and ``outputs``
   (ordered node lists).
@@ -31,10 +38,13 @@ One ReLU neuron u·relu(v·x):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+import flint
 import networkx as nx
 
 from conslaws.core.errors import InvalidGraphError
@@ -42,17 +52,112 @@ from conslaws.core.polynomials import Number, PolynomialRing
 
 __all__ = [
     "NODE_KINDS",
+    "Activation",
     "GatedExpansion",
     "activation_pattern",
     "count_paths",
     "expand_graph",
     "phi_from_graph",
+    "set_activation",
     "sum_polynomials",
+    "unit_activation",
     "validate_graph",
 ]
 
 #: Node kinds the gated view understands.
-NODE_KINDS = frozenset({"input", "bias", "linear", "relu", "maxpool"})
+NODE_KINDS = frozenset({"input", "bias", "linear", "relu", "power", "maxpool"})
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What a unit does to its pre-activation s: ``s^K`` above 0, ``slope·s^K`` below.
+
+    The gated view writes the output as ``(slope + (1 - slope)·γ)·s^K`` with one gate
+    γ in {0, 1} per unit (``gated``); a unit without a gate (``"linear"``,
+    ``"power"``) outputs s^K for every s.
+
+    Examples
+    --------
+    >>> Activation(degree=2).apply(3), Activation(slope=Fraction(1, 10)).apply(-3)
+    (9, Fraction(-3, 10))
+    """
+
+    degree: int = 1
+    slope: Fraction = Fraction(0)
+    gated: bool = True
+
+    def apply(self, s: Number) -> Number:
+        """The unit's output, exactly, at pre-activation ``s``."""
+        power = s**self.degree
+        return power if not self.gated or s > 0 else self.slope * power
+
+
+def unit_activation(graph: nx.DiGraph, node: Hashable) -> Activation | None:
+    """The activation of a ``"relu"``, ``"power"`` or ``"linear"`` unit (None otherwise).
+
+    Raises :class:`InvalidGraphError` for a degree that is not an integer >= 1, a
+    slope that is not a rational number, or either on a unit that takes none.
+
+    Examples
+    --------
+    >>> g = nx.DiGraph()
+    >>> g.add_node("h", kind="relu", degree=2)
+    >>> unit_activation(g, "h")
+    Activation(degree=2, slope=Fraction(0, 1), gated=True)
+    """
+    data = graph.nodes[node]
+    kind = data.get("kind")
+    if kind not in ("relu", "power", "linear"):
+        return None
+    if kind == "linear":
+        if data.get("degree", 1) != 1 or "slope" in data:
+            raise InvalidGraphError(
+                f"node {node!r}: a linear unit takes no degree or slope (use kind 'power' "
+                "or 'relu')")
+        return Activation(gated=False)
+    degree = data.get("degree", 1)
+    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
+        raise InvalidGraphError(f"node {node!r}: degree {degree!r} must be an integer >= 1")
+    slope = data.get("slope", 0)
+    if isinstance(slope, bool) or not isinstance(slope, int | Fraction):
+        raise InvalidGraphError(
+            f"node {node!r}: slope {slope!r} must be an int or a fractions.Fraction")
+    if kind == "power" and slope:
+        raise InvalidGraphError(f"node {node!r}: a power unit takes no slope")
+    return Activation(degree=degree, slope=Fraction(slope), gated=kind == "relu")
+
+
+#: The slope of ``leaky-relu`` when none is given.
+DEFAULT_SLOPE = Fraction(1, 100)
+
+
+def set_activation(graph: nx.DiGraph, activation: str, slope: Fraction | None = None) -> int:
+    """Give every ``"relu"`` unit of ``graph`` the named activation; return how many.
+
+    ``activation`` is ``"relu"``, ``"leaky-relu"`` (slope ``slope``, default
+    :data:`DEFAULT_SLOPE`), ``"relu^K"`` or ``"x^K"`` (a ``"power"`` unit).
+
+    Examples
+    --------
+    >>> g = nx.DiGraph(); g.add_node("h", kind="relu")
+    >>> set_activation(g, "x^3"), g.nodes["h"]
+    (1, {'kind': 'power', 'degree': 3})
+    """
+    base, _, exponent = activation.partition("^")
+    degree = int(exponent) if exponent else 1
+    units = [node for node, kind in graph.nodes(data="kind") if kind == "relu"]
+    for node in units:
+        data = graph.nodes[node]
+        data.pop("slope", None)
+        if base == "x":
+            data.update(kind="power", degree=degree)
+        elif base == "leaky-relu":
+            data.update(degree=1, slope=DEFAULT_SLOPE if slope is None else Fraction(slope))
+        elif base == "relu":
+            data["degree"] = degree
+        else:
+            raise InvalidGraphError(f"unknown activation {activation!r}")
+    return len(units)
 
 
 def validate_graph(graph: nx.DiGraph) -> None:
@@ -70,6 +175,7 @@ def validate_graph(graph: nx.DiGraph) -> None:
             raise InvalidGraphError(f"node {node!r} has unknown kind {kind!r}")
         if kind in ("input", "bias") and graph.in_degree(node):
             raise InvalidGraphError(f"{kind} node {node!r} has incoming edges")
+        unit_activation(graph, node)
     used = set()
     declared = set(parameters)
     for u, v, param in graph.edges(data="param"):
@@ -187,24 +293,30 @@ def edge_gate(graph_size: int, source: int, target: int) -> int:
 def expand_graph(graph: nx.DiGraph, ring: PolynomialRing | None = None) -> GatedExpansion:
     """Expand the gated network into its coefficients φ_key.
 
-    Each ReLU unit's output is multiplied by its own gate; each edge into a
-    max-pool unit carries its own gate (the unit passes on exactly one input,
-    so across inputs every incoming edge is used).  ``ring``, when given, is
-    the parameter ring to build φ in (its names must be the graph's
-    parameters, in order).
+    Each ReLU unit's output is its gate times the K-th power of its pre-activation
+    (:class:`Activation`; a leaky unit adds slope times the ungated power, a power
+    unit has no gate); each edge into a max-pool unit carries its own gate (the
+    unit passes on exactly one input, so across inputs every incoming edge is used).
+    ``ring``, when given, is the parameter ring to build φ in (its names must be
+    the graph's parameters, in order).
     """
     validate_graph(graph)
     if ring is None:
         ring = PolynomialRing(list(graph.graph["parameters"]))
     elif list(ring.names) != list(graph.graph["parameters"]):
         raise InvalidGraphError("the ring's names are not the graph's parameters")
-    weight = dict(zip(ring.names, ring.gens, strict=True))
-    one = ring.one
+    activations = {node: unit_activation(graph, node) for node in graph.nodes}
+    # A fractional leaky slope needs rational coefficients while the paths are
+    # summed; each component is scaled back to an integer polynomial at the end
+    # (scaling one component leaves the span of the fields, W, unchanged).
+    rational = any(a is not None and a.slope.denominator != 1 for a in activations.values())
+    gens = ring.rational_gens if rational else ring.gens
+    one = ring.rational_context.from_dict({(0,) * ring.dimension: 1}) if rational else ring.one
+    weight = dict(zip(ring.names, gens, strict=True))
     order = {node: k for k, node in enumerate(nx.topological_sort(graph))}
     size = len(order)
     # Each node's value is kept as {key: polynomial in θ}; no polynomial ever
-    # carries the x and γ variables.  A path meets its gates in topological
-    # order, so appending gate ids keeps keys canonical.
+    # carries the x and γ variables.  Keys are canonical (see _canonical_key).
     value: dict[Hashable, dict[tuple[int, ...], Any]] = {}
     for i, node in enumerate(graph.graph["inputs"]):
         if graph.nodes[node]["kind"] != "input":
@@ -222,19 +334,67 @@ def expand_graph(graph: nx.DiGraph, ring: PolynomialRing | None = None) -> Gated
         parts: dict[tuple[int, ...], list[Any]] = {}
         for pred in graph.predecessors(node):
             param = graph.edges[pred, node].get("param")
-            gate = (edge_gate(size, order[pred], index),) if kind == "maxpool" else ()
+            gate = edge_gate(size, order[pred], index) if kind == "maxpool" else None
             for key, poly in value[pred].items():
                 term = poly if param is None else weight[param] * poly
-                parts.setdefault((*key, *gate), []).append(term)
+                parts.setdefault(key if gate is None else _canonical_key((*key, gate)),
+                                 []).append(term)
         total = {key: sum_polynomials(ring, terms) for key, terms in parts.items()}
-        if kind == "relu":
-            total = {(*key, index): poly for key, poly in total.items()}
-        value[node] = total
+        activation = activations[node]
+        value[node] = total if activation is None else _activate(total, activation, index)
     components = []
     for out, node in enumerate(graph.graph["outputs"]):
         for key in sorted(value[node], key=_key_order):
-            components.append((out, key, value[node][key]))
+            poly = value[node][key]
+            components.append((out, key, _integral(ring, poly) if rational else poly))
     return GatedExpansion(graph, ring, components, order)
+
+
+def _canonical_key(items: Sequence[int]) -> tuple[int, ...]:
+    """A monomial in (x, γ) as a key: input ids (< 0) with repetition, then gate ids once each.
+
+    Gates take the values 0 and 1 only (γ² = γ), so a repeated gate is the same gate;
+    an input repeats in the powers of a degree-K unit.
+    """
+    return tuple(sorted(k for k in items if k < 0)) + tuple(sorted({k for k in items if k >= 0}))
+
+
+def _activate(total: dict[tuple[int, ...], Any], activation: Activation,
+              gate: int) -> dict[tuple[int, ...], Any]:
+    """A unit's output {key: φ} from its pre-activation's: the K-th power, then the gate."""
+    power = total
+    for _ in range(activation.degree - 1):
+        product: dict[tuple[int, ...], Any] = {}
+        for key_a, poly_a in power.items():
+            for key_b, poly_b in total.items():
+                key = _canonical_key((*key_a, *key_b))
+                product[key] = product[key] + poly_a * poly_b if key in product else (
+                    poly_a * poly_b)
+        power = product
+    if not activation.gated:
+        return power
+    # (slope + (1 - slope) γ) · s^K; γ is new on every path through this unit.
+    slope, rest = activation.slope, 1 - activation.slope
+    result = {_canonical_key((*key, gate)): _scaled(poly, rest) for key, poly in power.items()}
+    if slope:
+        result.update({key: _scaled(poly, slope) for key, poly in power.items()})
+    return result
+
+
+def _scaled(poly: Any, factor: Fraction) -> Any:
+    """``factor · poly``; a fractional factor only reaches rational polynomials."""
+    if factor == 1:
+        return poly
+    if factor.denominator == 1:
+        return poly * int(factor)
+    return poly * flint.fmpq(factor.numerator, factor.denominator)
+
+
+def _integral(ring: PolynomialRing, poly: Any) -> Any:
+    """A rational polynomial times the least common denominator of its coefficients."""
+    terms = poly.to_dict()
+    scale = math.lcm(*(int(c.q) for c in terms.values())) if terms else 1
+    return ring.from_dict({e: int(c * scale) for e, c in terms.items()})
 
 
 def difference_of_outputs(ring: PolynomialRing, outputs: int,
@@ -272,7 +432,8 @@ def activation_pattern(
 ) -> dict[int, int] | None:
     """Every gate's value at parameters ``theta`` and input ``inputs``, exactly.
 
-    A ReLU gate is 1 when the unit's pre-activation is positive; a max-pool
+    A ReLU gate (leaky or of degree K too) is 1 when the unit's pre-activation is
+    positive, and 0 when it is negative; a max-pool
     unit opens the gate of its largest input.  Returns None on a tie (a
     pre-activation exactly 0, or two equal maxima): such an input lies on a
     region boundary and is not used.
@@ -310,16 +471,17 @@ def activation_pattern(
             if total == 0:
                 return None
             gates[index] = int(total > 0)
-            total = total if total > 0 else 0
-        value[node] = total
+        activation = unit_activation(graph, node)
+        value[node] = total if activation is None else activation.apply(total)
     return gates
 
 
 def _is_closed_relu(node: Hashable, gates: Mapping[int, int], order: Mapping[Hashable, int],
                     graph: nx.DiGraph) -> bool:
-    """A ReLU unit whose gate is shut: every path through it carries a 0 factor, so a
-    max-pool tie among such units leaves the local polynomial the same whichever wins."""
-    return bool(graph.nodes[node]["kind"] == "relu" and gates.get(order[node]) == 0)
+    """A ReLU unit (slope 0) whose gate is shut: every path through it carries a 0 factor,
+    so a max-pool tie among such units leaves the local polynomial the same whichever wins."""
+    return bool(graph.nodes[node]["kind"] == "relu" and not graph.nodes[node].get("slope")
+                and gates.get(order[node]) == 0)
 
 
 def _key_order(key: tuple[int, ...]) -> tuple[int, ...]:

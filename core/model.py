@@ -21,7 +21,12 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from conslaws.core.errors import InvalidExpressionError, InvalidGraphError, ModelTooLargeError
+from conslaws.core.errors import (
+    InvalidExpressionError,
+    InvalidGraphError,
+    InvalidOptionError,
+    ModelTooLargeError,
+)
 from conslaws.core.fields import VectorField
 from conslaws.core.polynomials import PolynomialRing
 from conslaws.core.validation import (
@@ -235,14 +240,16 @@ class Model:
             parameters=len(declared) if hasattr(declared, "__len__") else 0,
             graph=graph.number_of_nodes() + graph.number_of_edges()))
         validate_graph(graph)
-        loss = dict(options or {}).get("loss")
+        settings = dict(options or {})
+        loss = settings.get("loss")
         if loss is not None:
             graph.graph["loss"] = loss
+        notes = _activation_notes(graph, settings.get("activation"), settings.get("slope"))
         ring = PolynomialRing(names_argument(graph.graph["parameters"], "graph parameters"))
         layer_of = graph.graph.get("layers")
         layers = tuple(layer_of[n] for n in ring.names) if layer_of else None
         return cls(name, ring, None, None, architecture, options, layers=layers, graph=graph,
-                   notes=_homogeneous_note(graph))
+                   notes=notes + _homogeneous_note(graph))
 
     @classmethod
     def from_fields(
@@ -332,6 +339,23 @@ def _is_flint_poly(obj: Any) -> bool:
     return type(obj).__name__ == "fmpz_mpoly"
 
 
+def _activation_notes(graph: Any, activation: str | None, slope: Any) -> tuple[str, ...]:
+    """Apply the ``activation`` and ``slope`` options to the graph's ReLU units.
+
+    A network without hidden units has nothing to apply them to: the note says so
+    (the options then leave the model as it is).
+    """
+    from conslaws.core.graph import set_activation
+
+    if slope is not None and activation != "leaky-relu":
+        raise InvalidOptionError("slope applies to the activation leaky-relu only",
+                                 argument="slope")
+    if activation is None or set_activation(graph, activation, slope):
+        return ()
+    return (f"activation: the network has no hidden ReLU unit, so the activation "
+            f"{activation} changes nothing",)
+
+
 def _homogeneous_note(graph: Any) -> tuple[str, ...]:
     """The note of a network with one input, no bias and a ReLU or max-pool unit.
 
@@ -344,6 +368,9 @@ def _homogeneous_note(graph: Any) -> tuple[str, ...]:
 
     kinds = {kind for _, kind in graph.nodes(data="kind")}
     if len(graph.graph["inputs"]) != 1 or "bias" in kinds or not kinds & {"relu", "maxpool"}:
+        return ()
+    if "power" in kinds or any(graph.nodes[n].get("degree", 1) != 1 for n in graph):
+        # Units of degree K > 1 after a skip edge mix powers of x: not homogeneous.
         return ()
     reach = 2 * len(graph.graph["outputs"])
     # Paths from the input that carry a parameter (a skip-only path is a constant of phi).

@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from conslaws.core.graph import validate_graph
+from conslaws.core.graph import Activation, unit_activation, validate_graph
 
 __all__ = ["GraphNetwork"]
 
@@ -46,6 +46,7 @@ class GraphNetwork:
         self.inputs = [self.index[n] for n in graph.graph["inputs"]]
         self.outputs = [self.index[n] for n in graph.graph["outputs"]]
         self.kind = [graph.nodes[n]["kind"] for n in self.order]
+        self.activation: list[Activation | None] = [unit_activation(graph, n) for n in self.order]
         # For each node: (predecessor index, parameter slot or -1 for the constant 1).
         self.incoming: list[list[tuple[int, int]]] = [
             [(self.index[p], slot[graph.edges[p, n]["param"]])
@@ -70,11 +71,11 @@ class GraphNetwork:
             terms = np.array([values[p] * (theta[s] if s >= 0 else 1.0)
                               for p, s in self.incoming[i]]).reshape(-1, batch)
             weighted[i] = terms
-            if kind == "maxpool":
+            activation = self.activation[i]
+            if activation is None:  # max-pool
                 values[i] = terms.max(axis=0)
             else:
-                total = terms.sum(axis=0)
-                values[i] = np.maximum(total, 0.0) if kind == "relu" else total
+                values[i] = _activate(activation, terms.sum(axis=0))
         return values, weighted
 
     def forward(self, theta: Array, x: Array) -> Array:
@@ -97,8 +98,9 @@ class GraphNetwork:
             if kind in ("input", "bias"):
                 continue
             delta = upstream[i]
-            if kind == "relu":
-                delta = delta * (weighted[i].sum(axis=0) > 0)
+            activation = self.activation[i]
+            if activation is not None:
+                delta = delta * _derivative(activation, weighted[i].sum(axis=0))
             for row, (p, s) in enumerate(self.incoming[i]):
                 local = delta
                 if kind == "maxpool":
@@ -109,3 +111,20 @@ class GraphNetwork:
                 else:
                     upstream[p] = upstream[p] + local
         return loss, grad
+
+
+def _activate(activation: Activation, s: Array) -> Array:
+    """The unit's output at pre-activations ``s`` (:class:`~conslaws.core.graph.Activation`)."""
+    power = s**activation.degree
+    if not activation.gated:
+        return power
+    return np.where(s > 0, power, float(activation.slope) * power)
+
+
+def _derivative(activation: Activation, s: Array) -> Array:
+    """The derivative of :func:`_activate` in ``s`` (at s = 0 that of the s < 0 side)."""
+    k = activation.degree
+    rate = k * s ** (k - 1) if k > 1 else np.ones_like(s)
+    if not activation.gated:
+        return rate
+    return np.where(s > 0, rate, float(activation.slope) * rate)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import networkx as nx
 import numpy as np
@@ -130,6 +131,14 @@ class ModularNetwork:
                 f"probe modulus {modulus} must be a prime below {MAX_PROBE_MODULUS}")
         compiled = GraphNetwork(graph)
         self.modulus = modulus
+        self.degree = [1 if a is None else a.degree for a in compiled.activation]
+        # Gates are 0/1 in the network; drawing them uniformly mod p probes the same span
+        # only while every φ_key is multilinear in the gates, i.e. no unit raises
+        # anything to a power (then γ² = γ must hold and the gates are drawn in {0, 1}).
+        self.binary_gates = max(self.degree, default=1) > 1
+        # A gated unit's factor slope + (1 - slope) γ, as residues (slope, 1 - slope).
+        self.gate_factor = {i: (_residue(a.slope, modulus), _residue(1 - a.slope, modulus))
+                            for i, a in enumerate(compiled.activation) if a is not None and a.gated}
         self.cross_entropy = graph.graph.get("loss") == "cross-entropy"
         self.dimension = compiled.size
         self.kind = compiled.kind
@@ -154,7 +163,8 @@ class ModularNetwork:
         return Probes(
             inputs=uniform(len(self.inputs), count),
             outputs=outputs,
-            node_gates={i: uniform(count) for i, k in enumerate(self.kind) if k == "relu"},
+            node_gates={i: rng.integers(0, 2, size=count, dtype=np.int64) if self.binary_gates
+                        else uniform(count) for i in self.gate_factor},
             edge_gates={i: uniform(len(self.predecessors[i]), count)
                         for i, k in enumerate(self.kind) if k == "maxpool"},
         )
@@ -217,6 +227,10 @@ class ModularNetwork:
         weights = [np.where((s >= 0)[None, :, None], point[:, np.maximum(s, 0)], one)
                    for s in self.slots]
         value = np.zeros((terms, size, k), dtype=np.int64)
+        # Units of degree K > 1 keep their pre-activation s for the backward pass.
+        pre_activation: dict[int, IntArray] = {}
+        factor = {i: (slope + rest * probes.node_gates[i]) % p
+                  for i, (slope, rest) in self.gate_factor.items()}
         for column, i in enumerate(self.inputs):
             value[0, i] = probes.inputs[column]
         for i, kind in enumerate(self.kind):
@@ -226,8 +240,10 @@ class ModularNetwork:
                 continue
             source = self._gated(value[:, self.predecessors[i]], probes, i)
             pre = jet_multiply(weights[i], source, p).sum(axis=1) % p
-            gate = probes.node_gates.get(i)
-            value[:, i] = pre if gate is None else pre * gate % p
+            if self.degree[i] > 1:
+                pre_activation[i] = pre
+                pre = _jet_power(pre, self.degree[i], p)
+            value[:, i] = pre if i not in factor else pre * factor[i] % p
         adjoint = np.zeros((terms, size, k), dtype=np.int64)
         for column, i in enumerate(self.outputs):
             adjoint[0, i] = (adjoint[0, i] + probes.outputs[column]) % p
@@ -236,8 +252,11 @@ class ModularNetwork:
             if self.kind[i] in ("input", "bias"):
                 continue
             preds, slots = self.predecessors[i], self.slots[i]
-            gate = probes.node_gates.get(i)
-            delta = adjoint[:, i] if gate is None else adjoint[:, i] * gate % p
+            delta = adjoint[:, i] if i not in factor else adjoint[:, i] * factor[i] % p
+            if i in pre_activation:
+                # d(s^K)/ds = K s^(K-1)
+                derivative = self.degree[i] * _jet_power(pre_activation[i], self.degree[i] - 1, p)
+                delta = jet_multiply(delta, derivative % p, p)
             edge_delta = self._gated(
                 np.broadcast_to(delta[:, None, :], (terms, len(slots), k)), probes, i)
             adjoint[:, preds] = (adjoint[:, preds] + jet_multiply(weights[i], edge_delta, p)) % p
@@ -288,6 +307,29 @@ class ModularNetwork:
         dy_x = self._field(rest, _extend(point, x))[terms:]
         dx_y = self.gradient_jet(_extend(point, y), head)[terms:]
         return np.asarray((dy_x - dx_y) % self.modulus)
+
+
+def _jet_power(x: IntArray, exponent: int, p: int) -> IntArray:
+    """``x**exponent`` mod p for a jet ``x`` (exponent >= 0), by repeated squaring."""
+    result = np.zeros_like(x)
+    result[0] = 1
+    base = x
+    while exponent:
+        if exponent & 1:
+            result = jet_multiply(result, base, p)
+        exponent >>= 1
+        if exponent:
+            base = jet_multiply(base, base, p)
+    return result
+
+
+def _residue(value: Fraction, p: int) -> int:
+    """A rational number mod p; its denominator must be prime to p."""
+    if value.denominator % p == 0:
+        raise InvalidModulusError(
+            f"modulus {p} divides the denominator of the activation slope {value}: choose "
+            "another prime")
+    return value.numerator * pow(value.denominator, -1, p) % p
 
 
 def _extend(point: IntArray, direction: IntArray) -> IntArray:

@@ -20,6 +20,14 @@ sharing) ties their potential differences; that is a small linear system on
 the nodes, solved exactly over Z.  Parameters on no live edge do not enter
 φ, and θ_j² is a law for each of them.
 
+A unit of degree K (:class:`~conslaws.core.graph.Activation`: s^K above 0, slope·s^K
+below, or the polynomial s^K) raises its pre-activation to the K-th power, so its
+output weighs K times its pre-activation: with P the potential of pre-activations,
+the condition becomes ``a_{s(e)} = P(head) - K(tail)·P(tail)``, and every φ_key is
+then weighted-homogeneous of weight 0 (sufficient; for K > 1 the laws found need
+not be all the diagonal ones).  For one neuron u·relu(v·x)^K the law is K·u² - v²
+up to sign.
+
 For a ReLU network the potentials are the per-neuron rescalings of docs/theory.md
 section 5; a max-pool unit takes the potential of all its inputs, so a
 window rescales together.
@@ -55,7 +63,7 @@ from typing import Any
 import flint
 import networkx as nx
 
-from conslaws.core.graph import validate_graph
+from conslaws.core.graph import unit_activation, validate_graph
 
 __all__ = ["LINEAR", "QuadraticLaw", "gradient_rows", "mixing_laws", "output_shift_laws",
            "rescaling_laws"]
@@ -112,19 +120,20 @@ def rescaling_laws(graph: nx.DiGraph) -> list[list[int]]:
     live = reached & reaching
     free_nodes = sorted((n for n in live if n not in sources and n not in outputs), key=str)
     column = {node: i for i, node in enumerate(free_nodes)}
+    degree = {node: getattr(unit_activation(graph, node), "degree", 1) for node in free_nodes}
     edges_of: dict[int, list[tuple[Hashable, Hashable]]] = {}
     equations: list[dict[int, int]] = []
     for u, v, param in graph.edges(data="param"):
         if u not in live or v not in live:
             continue
         if param is None:
-            equations.append(_difference(column, u, v))
+            equations.append(_difference(column, degree, u, v))
         else:
             edges_of.setdefault(slot[param], []).append((u, v))
     for edges in edges_of.values():
-        first = _difference(column, *edges[0])
+        first = _difference(column, degree, *edges[0])
         for other in edges[1:]:
-            equation = _difference(column, *other)
+            equation = _difference(column, degree, *other)
             for c, value in first.items():
                 equation[c] = equation.get(c, 0) - value
             equations.append(equation)
@@ -135,7 +144,7 @@ def rescaling_laws(graph: nx.DiGraph) -> list[list[int]]:
         vector = [0] * len(parameters)
         for j, edges in edges_of.items():
             u, v = edges[0]
-            vector[j] = values.get(v, 0) - values.get(u, 0)
+            vector[j] = values.get(v, 0) - degree.get(u, 1) * values.get(u, 0)
         if any(vector):
             laws.append(vector)
     for j in range(len(parameters)):
@@ -144,13 +153,14 @@ def rescaling_laws(graph: nx.DiGraph) -> list[list[int]]:
     return laws
 
 
-def _difference(column: dict[Hashable, int], tail: Hashable, head: Hashable) -> dict[int, int]:
-    """P(head) - P(tail) as a sparse row (sources and outputs have P = 0)."""
+def _difference(column: dict[Hashable, int], degree: dict[Hashable, int], tail: Hashable,
+                head: Hashable) -> dict[int, int]:
+    """P(head) - K(tail) P(tail) as a sparse row (sources and outputs have P = 0)."""
     row: dict[int, int] = {}
     if head in column:
         row[column[head]] = 1
     if tail in column:
-        row[column[tail]] = row.get(column[tail], 0) - 1
+        row[column[tail]] = row.get(column[tail], 0) - degree[tail]
     return {c: value for c, value in row.items() if value}
 
 
