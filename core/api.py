@@ -112,9 +112,13 @@ def make_flow(flow: str | Flow = "gradient", options: Mapping[str, Any] | None =
     return flows.load(flow)(**dict(options or {}))
 
 
-def _flow_model(model: Model, flow: Flow, mode: str) -> Model:
-    if mode == "data" and flow.name != "gradient":
+def _check_flow_mode(flow: Flow, mode: str) -> None:
+    if mode == "data" and not flow.keeps_parameterization:
         raise InvalidOptionError("--mode data works with --flow gradient only")
+
+
+def _flow_model(model: Model, flow: Flow, mode: str) -> Model:
+    _check_flow_mode(flow, mode)
     return flow.transform(model)
 
 
@@ -255,30 +259,44 @@ def count(
     progress, certify_degree = args.progress, args.certify_degree
     base = build_model(architecture, **options)
     dynamics = make_flow(flow, flow_options)
-    model = _flow_model(base, dynamics, mode)
-    if certify_degree is not None and (model.graph is None or engine == "fields"):
-        # The fields engine will search laws of this degree: refuse before the closure.
-        model.check_listable()
-        check_search_size(model.dimension, certify_degree, "certify_degree")
+    _check_flow_mode(dynamics, mode)
+    probe_prime = _probe_modulus(engine, base, dynamics, mode, backend, modulus)
+    model = None
+    if probe_prime is None:
+        # The flow's fields are listed only when the fields engine runs.
+        model = dynamics.transform(base)
+        if certify_degree is not None:
+            # The fields engine will search laws of this degree: refuse before the closure.
+            base.check_listable()
+            check_search_size(model.dimension, certify_degree, "certify_degree")
     if certify_degree is None:
         certify_degree = dynamics.certify_degree
     seed_used = _seed(seed, point)
     rng = random.Random(seed_used)
     timings: dict[str, float] = {}
-    probe_prime = _probe_modulus(engine, model, dynamics, mode, backend, modulus)
     if probe_prime is not None:
         if tolerance is not None:
             raise InvalidOptionError("tolerance applies to the float backend only",
                                      argument="tolerance")
-        probed = count_by_probes(model, dynamics, seed=seed_used, rng=rng, point=point,
-                                 modulus=probe_prime or None, progress=progress, start=start,
-                                 certify_degree=certify_degree)
+        try:
+            probed = count_by_probes(base, dynamics, seed=seed_used, rng=rng, point=point,
+                                     modulus=probe_prime or None, progress=progress,
+                                     start=start, certify_degree=certify_degree)
+        except InvalidModulusError:
+            # The chosen prime divides a denominator of the model (a slope, a rate):
+            # the probes cannot reduce it; the fields engine copes with such a prime.
+            if engine == "probes" or count_paths(base.graph) > PATH_LIMIT:
+                raise
+            probed = None
         # auto: an uncertified probe count falls back to listing the fields
         # (which seeks laws of every degree) when the paths are few enough.
-        if (engine == "probes" or probed.certified
-                or count_paths(model.graph) > PATH_LIMIT):
+        if probed is not None and (engine == "probes" or probed.certified
+                                   or count_paths(base.graph) > PATH_LIMIT):
             return probed
-        timings["probes"] = probed.seconds
+        if probed is not None:
+            timings["probes"] = probed.seconds
+        model = dynamics.transform(base)
+    assert model is not None
     arithmetic = make_backend(backend, modulus=modulus, tolerance=tolerance)
     arithmetic, poor, witness_notes = _witness(model, arithmetic, backend, modulus, point)
     size = model.dimension
@@ -388,7 +406,7 @@ def _probe_modulus(engine: str, model: Model, flow: Flow, mode: str,
         raise InvalidOptionError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "fields":
         return None
-    suitable = model.graph is not None and flow.keeps_parameterization and mode == "phi"
+    suitable = model.graph is not None and flow.transforms_oracles and mode == "phi"
     if isinstance(backend, Backend):
         p = backend.characteristic if backend.exact else 0
         fits = 2 < p < MAX_PROBE_MODULUS
@@ -400,7 +418,8 @@ def _probe_modulus(engine: str, model: Model, flow: Flow, mode: str,
     if engine == "probes":
         if not suitable:
             raise InvalidOptionError(
-                "engine 'probes' needs a network graph, the gradient flow and mode 'phi'")
+                "engine 'probes' needs a network graph, a flow that transforms trace oracles "
+                "(every built-in flow) and mode 'phi'")
         if not fits and modulus is not None:
             raise InvalidModulusError(
                 f"engine 'probes' needs a prime below 2**22 = {MAX_PROBE_MODULUS}, got {modulus}")

@@ -21,12 +21,16 @@ Examples
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sympy
 
 from conslaws.core.architecture import Option, convert_options
 from conslaws.core.model import Model
+
+if TYPE_CHECKING:
+    from conslaws.core.oracles import FieldOracle
+    from conslaws.core.structural import GraphLaws, SparseLaw
 
 __all__ = ["Flow"]
 
@@ -48,6 +52,9 @@ class Flow(ABC):
     #: gradients of φ): engines that work on the network directly, such as the
     #: probe engine, then apply.
     keeps_parameterization: ClassVar[bool] = False
+    #: True when the flow implements :meth:`oracle` (and :meth:`coordinates`): the
+    #: probe engine then counts it on any network graph without listing paths.
+    transforms_oracles: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.settings: dict[str, Any] = convert_options(f"flow {self.name}", self.options,
@@ -56,6 +63,27 @@ class Flow(ABC):
     @abstractmethod
     def transform(self, model: Model) -> Model:
         """The model of this flow: fields on the flow's space, named coordinates."""
+
+    def coordinates(self, model: Model) -> tuple[str, ...]:
+        """The names of the coordinates of the flow's space (default: θ's)."""
+        return model.parameter_names
+
+    def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
+        """The flow's trace oracle from the gradient flow's ``base`` oracle on θ.
+
+        Implemented by flows with ``transforms_oracles``; its fields must be those
+        :meth:`transform` gives, evaluated without listing them.
+        """
+        raise NotImplementedError(f"flow {self.name!r} does not transform trace oracles")
+
+    def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
+        """The flow's laws proved from the network's symmetries ``laws`` (default: none).
+
+        Each law returned must be conserved by every field of the flow, by an argument
+        that holds for every network with these symmetries (the probe engine re-checks
+        them on fresh probes before a count is certified).
+        """
+        return []
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
         """A law in the flow's coordinates, rewritten for printing (default: unchanged)."""

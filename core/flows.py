@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sympy
 
@@ -44,6 +44,10 @@ from conslaws.core.flow import Flow
 from conslaws.core.model import Model
 from conslaws.core.polynomials import PolynomialRing
 from conslaws.core.validation import check_flow_names, exact_number
+
+if TYPE_CHECKING:
+    from conslaws.core.oracles import FieldOracle
+    from conslaws.core.structural import GraphLaws, SparseLaw
 
 __all__ = ["GradientFlow", "MirrorFlow", "MirrorMomentumFlow", "MomentumFlow", "NesterovFlow",
            "WeightDecayFlow"]
@@ -119,6 +123,21 @@ def _rational_field(ring: PolynomialRing, components: dict[int, tuple[Fraction, 
     return VectorField(ring, comps, label=label)
 
 
+def _antisymmetric(mixing: list[tuple[int, int, int]], size: int,
+                   clock: tuple[tuple[int, int], ...]) -> SparseLaw:
+    """c(s)⟨Aθ, θ'⟩ for the antisymmetric part A of a mixing, on (s, θ, θ').
+
+    Every term (a, b, ±1) of the mixing law pairs two weights that A rotates into each
+    other, δθ_a = θ_b and δθ_b = -θ_a (for input and output weights alike), so
+    ⟨Aθ, θ'⟩ = Σ (θ_b θ'_a - θ_a θ'_b) over the terms.
+    """
+    law: SparseLaw = []
+    for a, b, _ in mixing:
+        law.append((1, (*clock, (1 + b, 1), (1 + size + a, 1))))
+        law.append((-1, (*clock, (1 + a, 1), (1 + size + b, 1))))
+    return law
+
+
 def _with_clock(law: sympy.Expr, clock: sympy.Expr) -> sympy.Expr:
     """Substitute the clock s and pull its common power out: e^{t}·(U^T U' - ...)."""
     return sympy.factor_terms(law.subs(sympy.Symbol(CLOCK), clock))
@@ -130,9 +149,16 @@ class GradientFlow(Flow):
     name: ClassVar[str] = "gradient"
     summary: ClassVar[str] = "Euclidean gradient flow (default)"
     keeps_parameterization: ClassVar[bool] = True
+    transforms_oracles: ClassVar[bool] = True
 
     def transform(self, model: Model) -> Model:
         return model
+
+    def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
+        return base
+
+    def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
+        return laws.gradient_flow()
 
 
 class MomentumFlow(Flow):
@@ -145,6 +171,40 @@ class MomentumFlow(Flow):
                default=Fraction(1), metavar="T"),
     )
     certify_degree: ClassVar[int] = 3
+    transforms_oracles: ClassVar[bool] = True
+
+    def coordinates(self, model: Model) -> tuple[str, ...]:
+        return _extended_ring(model, velocities=True).names
+
+    def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
+        from conslaws.core.oracles import PhaseOracle, momentum_drift
+
+        return PhaseOracle(base, momentum_drift(self.settings["tau"], base.modulus),
+                           velocities=True)
+
+    def _clock_factor(self) -> tuple[tuple[int, int], ...]:
+        """c(s) with c'(s) ṡ = τ c(s): s for τ > 0 (s = e^{τt}), 1 for τ = 0."""
+        return ((0, 1),) if self.settings["tau"] else ()
+
+    def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
+        """c(s)⟨Aθ, θ'⟩ for each antisymmetric mixing A; two laws per shift c.
+
+        d/dt⟨Aθ, θ'⟩ = θ'ᵀAθ' - τ⟨Aθ, θ'⟩ - ⟨Aθ, ∇L⟩ = -τ⟨Aθ, θ'⟩ (A antisymmetric and a
+        symmetry of φ); for a shift c: c(s) cᵀθ' and τ cᵀθ + cᵀθ' (τ = 0: t cᵀθ' - cᵀθ).
+        """
+        size, tau = model.dimension, self.settings["tau"]
+        clock = self._clock_factor()
+        lifted = [_antisymmetric(m, size, clock) for m in laws.mixing]
+        for shift in laws.shift:
+            velocity = [(c, (*clock, (1 + size + a, 1))) for a, _, c in shift]
+            if tau:
+                position = [(c * tau.numerator, ((1 + a, 1),)) for a, _, c in shift]
+                lifted += [velocity, position + [(c * tau.denominator, ((1 + size + a, 1),))
+                                                 for a, _, c in shift]]
+            else:
+                lifted += [velocity, [(c, ((0, 1), (1 + size + a, 1))) for a, _, c in shift]
+                           + [(-c, ((1 + a, 1),)) for a, _, c in shift]]
+        return lifted
 
     def _drift(self, ring: PolynomialRing, size: int) -> VectorField:
         tau: Fraction = self.settings["tau"]
@@ -175,6 +235,24 @@ class NesterovFlow(MomentumFlow):
     summary: ClassVar[str] = "Nesterov flow theta'' + (3/t) theta' = -grad L on (t, theta, theta')"
     options: ClassVar[tuple[Option, ...]] = ()
 
+    def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
+        from conslaws.core.oracles import PhaseOracle, nesterov_drift
+
+        return PhaseOracle(base, nesterov_drift(base.modulus), velocities=True)
+
+    def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
+        """t³⟨Aθ, θ'⟩ for each antisymmetric mixing A; t³cᵀθ' and 2cᵀθ + t cᵀθ' per shift.
+
+        With τ = 3/t, d/dt⟨Aθ, θ'⟩ = -(3/t)⟨Aθ, θ'⟩, and d/dt cᵀθ' = -(3/t) cᵀθ'.
+        """
+        size = model.dimension
+        lifted = [_antisymmetric(m, size, ((0, 3),)) for m in laws.mixing]
+        for shift in laws.shift:
+            lifted.append([(c, ((0, 3), (1 + size + a, 1))) for a, _, c in shift])
+            lifted.append([(2 * c, ((1 + a, 1),)) for a, _, c in shift]
+                          + [(c, ((0, 1), (1 + size + a, 1))) for a, _, c in shift])
+        return lifted
+
     def _drift(self, ring: PolynomialRing, size: int) -> VectorField:
         s = ring.gens[0]
         parts: dict[int, tuple[Fraction, Any]] = {0: (Fraction(1), s)}
@@ -197,6 +275,30 @@ class MirrorFlow(Flow):
         Option("mirror_layers", lambda v, f: parse_widths(v, f, minimum_length=1),
                "layers with the metric diag(theta), e.g. 2 (default: all)", metavar="L1,L2"),
     )
+    transforms_oracles: ClassVar[bool] = True
+
+    def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
+        from conslaws.core.oracles import MirrorOracle
+
+        return MirrorOracle(base, _mirrored(model, self.settings["mirror_layers"]))
+
+    def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
+        """Σ_{j mirrored} 2a_j θ_j + Σ_{j other} a_j θ_j² for each rescaling a.
+
+        Its gradient dotted with diag(m)∇φ is 2 Σ a_j θ_j ∂_j φ = 0 (m_j = θ_j on the
+        mirrored coordinates); mixings and shifts on unmirrored coordinates only keep
+        their laws, which see the Euclidean fields there.
+        """
+        scaled = _mirrored(model, self.settings["mirror_layers"])
+        lifted: list[SparseLaw] = [
+            [(2 * c, ((j, 1),)) if j in scaled else (c, ((j, 2),)) for j, c in enumerate(a) if c]
+            for a in laws.rescaling]
+        from conslaws.core.structural import from_quadratic
+
+        for law in laws.mixing + laws.shift:
+            if not any(a in scaled or b in scaled for a, b, _ in law):
+                lifted.append(from_quadratic(law))
+        return lifted
 
     def transform(self, model: Model) -> Model:
         scaled = _mirrored(model, self.settings["mirror_layers"])
@@ -235,6 +337,17 @@ class MirrorMomentumFlow(MomentumFlow):
         MirrorFlow.options[0],
     )
 
+    def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
+        from conslaws.core.oracles import PhaseOracle, mirror_momentum_metric, momentum_drift
+
+        tau, p = self.settings["tau"], base.modulus
+        metric = mirror_momentum_metric(tau, _mirrored(model, self.settings["mirror_layers"]),
+                                        model.dimension, p)
+        return PhaseOracle(base, momentum_drift(tau, p), velocities=True, metric=metric)
+
+    def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
+        return []  # none known in general: "Keep the momentum" finds them all broken
+
     def transform(self, model: Model) -> Model:
         scaled = _mirrored(model, self.settings["mirror_layers"])
         ring = _extended_ring(model, velocities=True)
@@ -265,11 +378,38 @@ class WeightDecayFlow(Flow):
                metavar="L"),
     )
     certify_degree: ClassVar[int] = 4
+    transforms_oracles: ClassVar[bool] = True
+
+    def coordinates(self, model: Model) -> tuple[str, ...]:
+        return _extended_ring(model, velocities=False).names
+
+    def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
+        from conslaws.core.oracles import PhaseOracle, weight_decay_drift
+
+        self._check_rate()
+        return PhaseOracle(base, weight_decay_drift(self.settings["decay"], base.modulus),
+                           velocities=False)
+
+    def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
+        """H(sθ) for each gradient-flow law H: s² q(θ) for quadratic q, s cᵀθ for shifts.
+
+        χ_0 = (λs, -λθ) leaves sθ fixed, and ∇_θ[q(sθ)]·∇φ(θ) = s² ∇q(θ)·∇φ(θ) = 0 for a
+        homogeneous quadratic law q.
+        """
+        lifted = []
+        for law in laws.gradient_flow():
+            degree = sum(e for _, support in law[:1] for _, e in support)
+            lifted.append([(c, ((0, degree), *((1 + j, e) for j, e in support)))
+                           for c, support in law])
+        return lifted
+
+    def _check_rate(self) -> None:
+        if self.settings["decay"] == 0:
+            raise InvalidOptionError("--decay must be positive (0 is plain gradient flow)")
 
     def transform(self, model: Model) -> Model:
         rate: Fraction = self.settings["decay"]
-        if rate == 0:
-            raise InvalidOptionError("--decay must be positive (0 is plain gradient flow)")
+        self._check_rate()
         ring = _extended_ring(model, velocities=False)
         parts = {0: (rate, ring.gens[0])}
         parts.update({1 + j: (-rate, ring.gens[1 + j]) for j in range(model.dimension)})

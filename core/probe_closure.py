@@ -2,10 +2,13 @@
 
 docs/theory.md section 2.4: the engine for networks too large to list their paths.
 
-* Level 0: target + 8 probe gradients ∇F_k(θ*) (:mod:`conslaws.core.probes`),
-  each an exact element of W_0 at θ*.
+Any trace oracle (:mod:`conslaws.core.oracles`: a network's gradient flow, or a
+flow built on it) gives the rows:
+
+* Level 0: target + 8 random elements X_k(θ*) of W_0 (for the gradient flow,
+  probe gradients ∇F_k(θ*), :mod:`conslaws.core.probes`), each exact.
 * Level j >= 1, only while the rank falls short of the target: nested
-  brackets [∇F_1, [∇F_2, ..., ∇F_{j+1}]](θ*) of fresh probes (jets in j
+  brackets [X_1, [X_2, ..., X_{j+1}]](θ*) of fresh draws (jets in j
   nilpotent variables), each an exact element of W_j, stacked under the
   independent rows found so far.  A level that adds nothing ends the search.
 * Ranks mod a prime below 2**22 (:func:`conslaws.core.modrank.modular_rank`).
@@ -32,9 +35,12 @@ Choices and their measured effect (2-core machine):
 Examples
 --------
 >>> from conslaws.core.api import build_model
+>>> from conslaws.core.oracles import GradientOracle
+>>> from conslaws.core.probes import ModularNetwork
 >>> model = build_model("relu", widths="3,4,2")       # D = 20, 4 hidden neurons
 >>> point = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4]
->>> closure = probe_closure(model.graph, point, seed=1, target=16)
+>>> oracle = GradientOracle(ModularNetwork(model.graph))
+>>> closure = probe_closure(oracle, point, seed=1, target=16)
 >>> closure.trace_dimensions
 [16]
 """
@@ -43,15 +49,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from conslaws.core.closure import Closure
 from conslaws.core.errors import ModelTooLargeError
-from conslaws.core.modrank import PROBE_PRIME, modular_rank
+from conslaws.core.modrank import modular_rank
+from conslaws.core.oracles import FieldOracle, nested_bracket_rows
 from conslaws.core.polynomials import Number
-from conslaws.core.probes import ModularNetwork, Probes
 from conslaws.core.progress import progress_bar
 
 __all__ = ["MAX_MATRIX_BYTES", "PROBE_MARGIN", "check_matrix_size", "probe_closure"]
@@ -73,12 +79,11 @@ MAX_LEVEL = 6
 
 
 def probe_closure(
-    graph: nx.DiGraph,
+    oracle: FieldOracle,
     point: Sequence[Number],
     *,
     seed: int = 0,
     target: int | None = None,
-    modulus: int = PROBE_PRIME,
     progress: bool = False,
     max_level: int = MAX_LEVEL,
 ) -> Closure:
@@ -86,16 +91,15 @@ def probe_closure(
 
     Parameters
     ----------
-    graph : networkx.DiGraph
-        The network (format of :mod:`conslaws.core.graph`).
+    oracle : FieldOracle
+        Random elements of W_0 and their jets, mod the oracle's prime (below 2**22).
     point : sequence of int
-        The point θ*; integers (they are reduced mod ``modulus``).
+        The point; integers (they are reduced mod the oracle's prime).
     seed : int
         Seed of the probes.
     target : int, optional
-        The rank at which to stop (D minus the laws already proved); default D.
-    modulus : int
-        A prime below 2**22.
+        The rank at which to stop (the dimension minus the laws already proved);
+        default the dimension.
     progress : bool
         Progress bars on stderr.
     max_level : int
@@ -109,8 +113,8 @@ def probe_closure(
         ``max_level``; ``frames`` and ``frame_rows`` are empty.
     """
     start = time.perf_counter()
-    network = ModularNetwork(graph, modulus)
-    size = network.dimension
+    modulus = oracle.modulus
+    size = oracle.dimension
     goal = size if target is None else min(target, size)
     theta = np.array([int(v) for v in point], dtype=np.int64) % modulus
     check_matrix_size(goal + PROBE_MARGIN, size)
@@ -118,13 +122,13 @@ def probe_closure(
     closure = Closure(dimension=size)
     # Independent rows found so far, as the probe chains (pivot columns only)
     # that regenerate them: the elimination overwrites the matrix in place.
-    kept: list[list[Probes]] = []
+    kept: list[list[Any]] = []
     rank = 0
     for level in range(max_level + 1):
         count = goal - rank + PROBE_MARGIN
-        chains = [*kept, [network.draw(rng, count) for _ in range(level + 1)]]
+        chains = [*kept, [oracle.draw(rng, count) for _ in range(level + 1)]]
         sizes = [chain[0].count for chain in chains]
-        blocks = (network.nested_bracket_rows(theta, [_columns(p, chunk) for p in chain])
+        blocks = (nested_bracket_rows(oracle, theta, [p.columns(chunk) for p in chain])
                   for chain in chains for chunk in _chunks(chain[0].count))
         rows = _rows(size, sum(sizes), blocks, progress, f"level {level} probes")
         echelon = modular_rank(rows, modulus, overwrite=True, progress=progress)
@@ -160,8 +164,8 @@ def check_matrix_size(rows: int, columns: int) -> None:
             f"({needed / 2**30:.1f} GiB, limit {MAX_MATRIX_BYTES / 2**30:.0f} GiB)")
 
 
-def _pivot_chains(chains: list[list[Probes]], sizes: list[int],
-                  pivots: list[int]) -> list[list[Probes]]:
+def _pivot_chains(chains: list[list[Any]], sizes: list[int],
+                  pivots: list[int]) -> list[list[Any]]:
     """The chains restricted to the columns whose rows were pivots."""
     kept = []
     offset = 0
@@ -169,23 +173,13 @@ def _pivot_chains(chains: list[list[Probes]], sizes: list[int],
     for chain, rows in zip(chains, sizes, strict=True):
         index = chosen[(chosen >= offset) & (chosen < offset + rows)] - offset
         if index.size:
-            kept.append([_columns(p, index) for p in chain])
+            kept.append([p.columns(index) for p in chain])
         offset += rows
     return kept
 
 
 def _chunks(count: int) -> list[np.ndarray]:
     return [np.arange(s, min(s + PROBE_BATCH, count)) for s in range(0, count, PROBE_BATCH)]
-
-
-def _columns(probes: Probes, index: np.ndarray) -> Probes:
-    """The probes at the given column indices."""
-    return Probes(
-        inputs=probes.inputs[:, index],
-        outputs=probes.outputs[:, index],
-        node_gates={i: g[index] for i, g in probes.node_gates.items()},
-        edge_gates={i: g[:, index] for i, g in probes.edge_gates.items()},
-    )
 
 
 def _rows(size: int, count: int, blocks: Iterator[np.ndarray], progress: bool,

@@ -1,14 +1,16 @@
-"""Certified counts for networks too large to list their paths.
+"""Certified counts for networks too large to list their paths, under any flow.
 
 The certificate of docs/theory.md section 2.2 from two path-free halves:
 
 * lower bound of the Lie dimension: the exact rank mod p of probe vectors of
-  the trace (:func:`conslaws.core.probe_closure.probe_closure`);
-* lower bound of the number of laws: the quadratic laws proved from the
-  graph's structure, neuron rescalings by node potentials and mixings of
-  interchangeable linear units (:mod:`conslaws.core.rescaling`), counted as
-  functionally independent by the rank mod p of their gradients at the
-  point.
+  the trace (:func:`conslaws.core.probe_closure.probe_closure`), from the flow's
+  trace oracle (:meth:`Flow.oracle <conslaws.core.flow.Flow.oracle>` applied to the
+  network's gradient oracle);
+* lower bound of the number of laws: the laws proved from the graph's
+  symmetries, neuron rescalings by node potentials, mixings of interchangeable
+  linear units and output shifts (:mod:`conslaws.core.structural`), as the flow
+  lifts them (:meth:`Flow.lift_laws <conslaws.core.flow.Flow.lift_laws>`), counted
+  as functionally independent by the rank mod p of their gradients at the point.
 
 When D minus the first equals the second the count is proved.
 
@@ -36,22 +38,19 @@ from conslaws.core.errors import InvalidModulusError, InvalidPointError
 from conslaws.core.flow import Flow
 from conslaws.core.model import Model
 from conslaws.core.modrank import PROBE_PRIME, modular_rank
+from conslaws.core.oracles import FieldOracle, GradientOracle
 from conslaws.core.point import given_point
 from conslaws.core.probe_closure import PROBE_MARGIN, check_matrix_size, probe_closure
-from conslaws.core.probes import MAX_PROBE_MODULUS
-from conslaws.core.rescaling import (
-    LINEAR,
-    QuadraticLaw,
-    gradient_rows,
-    mixing_laws,
-    output_shift_laws,
-    rescaling_laws,
-)
+from conslaws.core.probes import MAX_PROBE_MODULUS, ModularNetwork
 from conslaws.core.results import CountResult, laws_phrase
 from conslaws.core.selfcheck import SelfCheckError, check_conserved_on_probes, check_rank
+from conslaws.core.structural import SparseLaw, gradient_rows, graph_laws, to_sympy
 
 __all__ = ["count_by_probes"]
 
+#: Where the probe engine's laws come from (statements and ``checks``).
+LAW_ORIGIN = ("the network's neuron rescalings, mixings of linear units and output shifts, "
+              "as the flow keeps them")
 #: Random points tried before a count is reported uncertified.
 POINTS_TRIED = 2
 #: A user-chosen probe prime below this may divide a network's path multiplicities.
@@ -62,14 +61,14 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
                     point: str | Sequence[Any] | None = None, modulus: int | None = None,
                     progress: bool = False, start: float | None = None,
                     certify_degree: int = 2) -> CountResult:
-    """Count the laws of a graph model's gradient flow with the probe engine.
+    """Count the laws of a graph model under a flow with the probe engine.
 
     Parameters
     ----------
     model : Model
-        A graph-built model (``model.graph`` is set).
+        A graph-built model (``model.graph`` is set), before the flow's transform.
     flow : Flow
-        The gradient flow (reported in the result).
+        A flow with ``transforms_oracles``.
     seed : int or None
         The seed reported; ``rng`` is seeded from it.
     rng : random.Random
@@ -83,8 +82,8 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     start : float, optional
         ``time.perf_counter()`` when the caller started (for ``seconds``).
     certify_degree : int
-        The laws found here are quadratic: below 2 none are sought, and the
-        count is reported with its upper bound only.
+        Below 2 no law is sought, and the count is reported with its upper bound
+        only.
 
     Returns
     -------
@@ -92,25 +91,28 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     """
     start = time.perf_counter() if start is None else start
     p = _probe_modulus(modulus)
-    size = model.dimension
+    graph = model.graph
+    oracle = _oracle(model, flow, p)
+    names = flow.coordinates(model)
+    size = oracle.dimension
     # Before any work that grows with D: at worst D + margin rows are needed.
     check_matrix_size(size + PROBE_MARGIN, size)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    laws = _structural_laws(model) if certify_degree >= 2 else []
+    laws = flow.lift_laws(graph_laws(graph), model) if certify_degree >= 2 else []
     timings["law_search"] = time.perf_counter() - tick
     best_lie, best_closure, best_theta = -1, None, None
     chosen: list[int] = []
     chosen_at: list[int] = []  # the point where the chosen laws are independent
     for _ in range(1 if point is not None else POINTS_TRIED):
-        theta = _theta(model, rng, point, p)
+        theta = _theta(names, rng, point, p)
         residues = [_residue(v, p) for v in theta]
         independent = _independent(laws, residues, p)
         if len(independent) > len(chosen):
             chosen, chosen_at = independent, residues
         tick = time.perf_counter()
-        closure = probe_closure(model.graph, residues, seed=rng.randrange(2**32),
-                                target=size - len(chosen), modulus=p, progress=progress)
+        closure = probe_closure(oracle, residues, seed=rng.randrange(2**32),
+                                target=size - len(chosen), progress=progress)
         timings["closure"] = timings.get("closure", 0.0) + time.perf_counter() - tick
         if closure.lie_dimension > best_lie:
             best_lie, best_closure, best_theta = closure.lie_dimension, closure, theta
@@ -119,13 +121,13 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     assert best_closure is not None and best_theta is not None
     lower, upper = len(chosen), size - best_lie
     certified = lower == upper
-    checks = ["structural laws: rescalings and mixings proved from the graph"
-              if chosen else "laws: none proved"]
+    checks = [f"structural laws: {LAW_ORIGIN}" if chosen else "laws: none proved"]
     caveat = ""
     if certified and chosen:
         kept = [laws[i] for i in chosen]
         try:
-            checks.append(check_conserved_on_probes(model.graph, kept, rng))
+            checks.append(check_conserved_on_probes(lambda q: _oracle(model, flow, q), kept,
+                                                    rng))
             # Independence is re-checked where it was claimed, which need not be the
             # point of the best rank.
             checks.append(check_rank(gradient_rows(kept, chosen_at), rng))
@@ -134,15 +136,16 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     if modulus is not None and p < SMALL_PRIME:
         caveat += (f" The modulus {p} is small: it may divide path multiplicities of the "
                    f"network, and a rank mod {p} can then be far below the true one.")
-    symbols = model.ring.symbols
-    verified = [sympy.Add(*(c * symbols[a] * (1 if b == LINEAR else symbols[b])
-                            for a, b, c in laws[i])) for i in chosen]
+    symbols = [sympy.Symbol(n) for n in names]
+    verified = [to_sympy(laws[i], symbols) for i in chosen]
+    degree = max((sum(e for _, e in support) for i in chosen for _, support in laws[i]),
+                 default=min(certify_degree, 2))
     return CountResult(
         architecture=model.architecture,
-        model=model.name,
+        model=model.name if flow.keeps_parameterization else f"{model.name} | {flow.describe()}",
         flow=flow.name,
         parameters=size,
-        parameter_names=model.parameter_names,
+        parameter_names=names,
         trace_dimensions=best_closure.trace_dimensions,
         lie_dimension=best_lie,
         laws=size - best_lie,
@@ -159,7 +162,7 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         mode="phi",
         point=[str(v) for v in best_theta],
         verified_laws=[flow.express(h, model) for h in verified],
-        verified_degree=min(certify_degree, 2),
+        verified_degree=degree,
         timings=timings,
         engine="probes",
         checks=checks,
@@ -176,12 +179,17 @@ def _probe_modulus(modulus: int | None) -> int:
     return modulus
 
 
-def _theta(model: Model, rng: random.Random, point: str | Sequence[Any] | None,
+def _oracle(model: Model, flow: Flow, p: int) -> FieldOracle:
+    """The flow's trace oracle on the model's network, mod p."""
+    return flow.oracle(GradientOracle(ModularNetwork(model.graph, p)), model)
+
+
+def _theta(names: Sequence[str], rng: random.Random, point: str | Sequence[Any] | None,
            p: int) -> list[Any]:
     if point is None:
         # Nonzero residues: a coordinate 0 mod p would lower every rank there.
-        return [rng.randrange(1, p) for _ in range(model.dimension)]
-    return list(given_point(point, model.parameter_names))
+        return [rng.randrange(1, p) for _ in names]
+    return list(given_point(point, names))
 
 
 def _residue(value: Any, p: int) -> int:
@@ -193,13 +201,7 @@ def _residue(value: Any, p: int) -> int:
     return int(value.numerator * pow(value.denominator, -1, p) % p)
 
 
-def _structural_laws(model: Model) -> list[QuadraticLaw]:
-    """Rescaling and mixing laws of the model's graph, as quadratic terms."""
-    diagonal = [[(j, j, c) for j, c in enumerate(a) if c] for a in rescaling_laws(model.graph)]
-    return diagonal + mixing_laws(model.graph) + output_shift_laws(model.graph)
-
-
-def _independent(laws: list[QuadraticLaw], residues: Sequence[int], p: int) -> list[int]:
+def _independent(laws: list[SparseLaw], residues: Sequence[int], p: int) -> list[int]:
     """Indices of laws whose gradients at θ* are independent mod p."""
     if not laws:
         return []
@@ -216,8 +218,8 @@ def _statement(lie: int, lower: int, upper: int, p: int, certified: bool) -> str
     if certified and upper == 0:
         return f"{rank_part}: none. Proved."
     proved = (
-        f"{laws_phrase(lower, 'independent quadratic')} (neuron rescalings and mixings of "
-        f"linear units), proved conserved from the graph without listing paths, "
+        f"{laws_phrase(lower, 'independent structural')} ({LAW_ORIGIN}), proved conserved "
+        f"without listing paths, "
         f"{'proves' if lower == 1 else 'prove'} at least {lower}"
     )
     if certified:

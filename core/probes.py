@@ -7,7 +7,7 @@ linear combination of the φ_key, and ∇F(θ*) is an element of W_0 at θ*.
 Such a *probe* costs one forward and one backward pass, whatever the number
 of paths.  Two probes F, G give the bracket [∇F, ∇G](θ*) = H_G ∇F - H_F ∇G,
 an element of W_1, from two Hessian-vector products (forward-mode tangents
-carried through both passes).
+carried through both passes): :mod:`conslaws.core.oracles` forms the brackets.
 
 Everything is computed exactly in GF(p) with int64 numpy arrays, one column
 per probe: with p < 2**22 a sum of up to 2**19 products of residues stays
@@ -31,7 +31,6 @@ One linear neuron y = u v x: ∇F = w x (v, u).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -43,7 +42,7 @@ from conslaws.core.errors import InvalidModulusError
 from conslaws.core.modrank import PROBE_PRIME
 from conslaws.core.numeric import GraphNetwork
 
-__all__ = ["ModularNetwork", "Probes"]
+__all__ = ["ModularNetwork", "Probes", "jet_multiply", "residue"]
 
 IntArray = NDArray[np.int64]
 
@@ -77,6 +76,15 @@ class Probes:
     def count(self) -> int:
         """Number of probes K."""
         return int(self.outputs.shape[1])
+
+    def columns(self, index: NDArray[np.intp]) -> Probes:
+        """The probes at the given column indices."""
+        return Probes(
+            inputs=self.inputs[:, index],
+            outputs=self.outputs[:, index],
+            node_gates={i: g[index] for i, g in self.node_gates.items()},
+            edge_gates={i: g[:, index] for i, g in self.edge_gates.items()},
+        )
 
     def reduced(self, p: int) -> Probes:
         """The same probes with every value reduced mod p."""
@@ -137,7 +145,8 @@ class ModularNetwork:
         # anything to a power (then γ² = γ must hold and the gates are drawn in {0, 1}).
         self.binary_gates = max(self.degree, default=1) > 1
         # A gated unit's factor slope + (1 - slope) γ, as residues (slope, 1 - slope).
-        self.gate_factor = {i: (_residue(a.slope, modulus), _residue(1 - a.slope, modulus))
+        self.gate_factor = {i: (residue(a.slope, modulus, "the activation slope"),
+                                residue(1 - a.slope, modulus, "the activation slope"))
                             for i, a in enumerate(compiled.activation) if a is not None and a.gated}
         self.cross_entropy = graph.graph.get("loss") == "cross-entropy"
         self.dimension = compiled.size
@@ -278,36 +287,6 @@ class ModularNetwork:
         gradient: IntArray = self.passes(theta, probes)[0]
         return np.asarray(gradient.T, dtype=np.int64)
 
-    def bracket_rows(self, theta: IntArray, first: Probes, second: Probes) -> IntArray:
-        """``[∇F_k, ∇G_k](θ) = H_G ∇F - H_F ∇G`` for probe pairs, as rows (K, D)."""
-        return self.nested_bracket_rows(theta, [first, second])
-
-    def nested_bracket_rows(self, theta: IntArray, chain: Sequence[Probes]) -> IntArray:
-        """Rows (K, D) of ``[∇F_1, [∇F_2, ..., [∇F_j, ∇F_{j+1}]...]](θ)``.
-
-        ``chain`` holds j + 1 sets of K probes; j = 0 gives the gradients.
-        Left-normed brackets of depth <= j span W_j, so random chains of
-        depth j probe level j.  A bracket's derivative in a direction v is the
-        coefficient of a fresh nilpotent ε at the jet point θ + ε v, so depth j
-        needs jets in j variables (:meth:`gradient_jet`).
-        """
-        theta = np.mod(np.asarray(theta, dtype=np.int64), self.modulus)
-        field: IntArray = self._field(list(chain), theta[None, :, None])[0]
-        return np.asarray(field.T, dtype=np.int64)
-
-    def _field(self, chain: list[Probes], point: IntArray) -> IntArray:
-        """The jet of the chain's nested bracket field at a jet point."""
-        if len(chain) == 1:
-            return self.gradient_jet(point, chain[0])
-        head, rest = chain[0], chain[1:]
-        terms = point.shape[0]
-        x = self.gradient_jet(point, head)
-        y = self._field(rest, point)
-        # [X, Y] = DY·X - DX·Y, each derivative read off one order higher.
-        dy_x = self._field(rest, _extend(point, x))[terms:]
-        dx_y = self.gradient_jet(_extend(point, y), head)[terms:]
-        return np.asarray((dy_x - dx_y) % self.modulus)
-
 
 def _jet_power(x: IntArray, exponent: int, p: int) -> IntArray:
     """``x**exponent`` mod p for a jet ``x`` (exponent >= 0), by repeated squaring."""
@@ -323,16 +302,16 @@ def _jet_power(x: IntArray, exponent: int, p: int) -> IntArray:
     return result
 
 
-def _residue(value: Fraction, p: int) -> int:
-    """A rational number mod p; its denominator must be prime to p."""
+def residue(value: Fraction, p: int, what: str) -> int:
+    """A rational number mod p; raises :class:`InvalidModulusError` naming ``what`` when p
+    divides its denominator.
+
+    Examples
+    --------
+    >>> residue(Fraction(1, 2), 7, "tau")
+    4
+    """
     if value.denominator % p == 0:
         raise InvalidModulusError(
-            f"modulus {p} divides the denominator of the activation slope {value}: choose "
-            "another prime")
+            f"modulus {p} divides the denominator of {what} {value}: choose another prime")
     return value.numerator * pow(value.denominator, -1, p) % p
-
-
-def _extend(point: IntArray, direction: IntArray) -> IntArray:
-    """The jet point ``point + ε direction`` in one more nilpotent variable."""
-    shape = (point.shape[0], point.shape[1], direction.shape[2])
-    return np.concatenate([np.broadcast_to(point, shape), direction])

@@ -65,7 +65,7 @@ import networkx as nx
 
 from conslaws.core.graph import unit_activation, validate_graph
 
-__all__ = ["LINEAR", "QuadraticLaw", "gradient_rows", "mixing_laws", "output_shift_laws",
+__all__ = ["LINEAR", "QuadraticLaw", "mixing_laws", "output_shift_laws",
            "rescaling_laws"]
 
 #: A law of degree at most 2 as terms (a, b, c) meaning c θ_a θ_b, or c θ_a when
@@ -73,27 +73,6 @@ __all__ = ["LINEAR", "QuadraticLaw", "gradient_rows", "mixing_laws", "output_shi
 QuadraticLaw = list[tuple[int, int, int]]
 #: The second index of a degree-1 term.
 LINEAR = -1
-
-
-def gradient_rows(laws: Sequence[Sequence[tuple[int, int, int]]],
-                  point: Sequence[int]) -> list[list[int]]:
-    """The laws' gradients at the integer ``point``, over Z, one row per law.
-
-    Examples
-    --------
-    >>> gradient_rows([[(0, 0, 1), (1, 1, -1)], [(0, -1, 2)]], [3, 5])   # x² - y², 2x
-    [[6, -10], [2, 0]]
-    """
-    rows = [[0] * len(point) for _ in laws]
-    for row, terms in zip(rows, laws, strict=True):
-        for a, b, c in terms:
-            if b == LINEAR:
-                row[a] += c
-                continue
-            # ∂(c θ_a θ_b) = c θ_b e_a + c θ_a e_b (2 c θ_a e_a when a = b).
-            row[a] += c * point[b]
-            row[b] += c * point[a]
-    return rows
 
 
 def rescaling_laws(graph: nx.DiGraph) -> list[list[int]]:

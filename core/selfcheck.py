@@ -43,18 +43,21 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flint
-import networkx as nx
 import numpy as np
 import sympy
 
 from conslaws.core.errors import ConslawsError
 from conslaws.core.model import Model
 from conslaws.core.polynomials import Number, SparseTerms
+
+if TYPE_CHECKING:
+    from conslaws.core.oracles import FieldOracle
+    from conslaws.core.structural import SparseLaw
 
 __all__ = ["SelfCheckError", "check_conserved_at_points", "check_conserved_on_probes",
            "check_independent", "check_laws", "check_rank"]
@@ -168,30 +171,32 @@ def check_rank(rows: Sequence[Sequence[int]], rng: random.Random | None = None) 
     return f"independence re-checked: rank {rank} {method}"
 
 
-def check_conserved_on_probes(graph: nx.DiGraph, laws: Sequence[Sequence[tuple[int, int, int]]],
-                              rng: random.Random, probes: int = PROBES) -> str:
-    """Re-check quadratic laws ``Σ c θ_a θ_b`` against fresh probes of the trace.
+def check_conserved_on_probes(make_oracle: Callable[[int], FieldOracle],
+                              laws: Sequence[SparseLaw], rng: random.Random,
+                              probes: int = PROBES) -> str:
+    """Re-check laws against fresh probes of the trace of W_0.
 
-    A fresh prime q below 2**22, a fresh random point and fresh probes: the
-    gradients of random outputs (random elements of W_0) are evaluated mod q, and
-    each law's gradient must be orthogonal to all of them.
+    A fresh prime q below 2**22, the oracle ``make_oracle(q)``, a fresh random point
+    and fresh draws: random elements of W_0 are evaluated mod q, and each law's
+    gradient must be orthogonal to all of them.
 
     Raises
     ------
     SelfCheckError
         A law fails on a probe.
     """
-    from conslaws.core.probes import MAX_PROBE_MODULUS, ModularNetwork
-    from conslaws.core.rescaling import gradient_rows
+    from conslaws.core.oracles import nested_bracket_rows
+    from conslaws.core.probes import MAX_PROBE_MODULUS
+    from conslaws.core.structural import gradient_rows
 
     q = _random_prime(rng, MAX_PROBE_MODULUS // 2, MAX_PROBE_MODULUS)
-    network = ModularNetwork(graph, q)
+    oracle = make_oracle(q)
     generator = np.random.default_rng(rng.randrange(2**63))
-    theta = np.array([rng.randrange(1, q) for _ in range(network.dimension)], dtype=np.int64)
-    # A quadratic h orthogonal to the gradients of the outputs at every point is a law
-    # (theory: W_0 generates the algebra), so the probes of W_0 are the test.
-    rows = network.gradient_rows(theta, network.draw(generator, probes))
-    gradients = gradient_rows(laws, [int(v) for v in theta])
+    point = np.array([rng.randrange(1, q) for _ in range(oracle.dimension)], dtype=np.int64)
+    # A law orthogonal to the generating fields at every point is a law (W_0 generates
+    # the algebra), so random elements of W_0 at a random point are the test.
+    rows = nested_bracket_rows(oracle, point, [oracle.draw(generator, probes)])
+    gradients = gradient_rows(laws, [int(v) for v in point])
     for number, row in enumerate(gradients, 1):
         gradient = np.array([v % q for v in row], dtype=np.int64)
         # Entries are below 2**22, so a product fits in int64 and sums are reduced in chunks.

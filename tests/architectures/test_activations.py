@@ -176,10 +176,16 @@ def test_bad_activation(text: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 2 and not out and err.count("\n") == 1 and "--activation" in err
 
 
-def test_modulus_dividing_the_slope_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    status, _, err = run_cli(["count", "relu", "--widths", "2,2,1", "--activation",
-                              "leaky-relu", "--slope", "1/101", "--modulus", "101"], capsys)
-    assert status == 2 and "101" in err and "slope" in err
+def test_modulus_dividing_the_slope(capsys: pytest.CaptureFixture[str]) -> None:
+    """The probes cannot reduce 1/101 mod 101: refused by --engine probes, while the
+    default engine counts with the listed fields instead."""
+    argv = ["count", "relu", "--widths", "2,2,1", "--activation", "leaky-relu", "--slope",
+            "1/101", "--modulus", "101", "--seed", "1"]
+    status, _, err = run_cli([*argv, "--engine", "probes"], capsys)
+    assert status == 2 and "101" in err and "slope" in err and err.count("\n") == 1
+    status, out, _ = run_cli([*argv, "--json"], capsys)
+    result = json.loads(out)
+    assert status == 0 and result["engine"] == "fields" and result["laws"] == 2
 
 
 def test_no_hidden_layer_is_noted() -> None:

@@ -31,6 +31,7 @@ from conslaws.core.errors import (
     InvalidPointError,
     ModelTooLargeError,
 )
+from conslaws.core.flows import MomentumFlow
 from conslaws.core.laws import is_conserved
 from conslaws.core.model import Model
 from conslaws.core.results import CountResult
@@ -262,17 +263,24 @@ def test_bad_modulus(modulus: int) -> None:
 # ---------------------------------------------------------------- options refused
 
 
+class _ListedOnlyFlow(MomentumFlow):
+    """A third-party flow that lists its fields but transforms no trace oracle."""
+
+    name = "listed-only"
+    transforms_oracles = False
+
+
 @pytest.mark.parametrize(
     "extra",
     [
-        {"flow": "momentum", "flow_options": {"tau": "1"}},
+        {"flow": _ListedOnlyFlow()},
         {"mode": "data"},
         {"backend": "rational"},
         {"backend": "float"},
         {"engine": "nope"},
         {"engine": "Probes"},
     ],
-    ids=["momentum", "data", "rational", "float", "unknown", "case"],
+    ids=["listed-only-flow", "data", "rational", "float", "unknown", "case"],
 )
 def test_invalid_options(extra: dict[str, Any]) -> None:
     options = {"engine": "probes", **extra}
@@ -315,8 +323,10 @@ def test_auto_keeps_probes_past_the_path_limit(monkeypatch: pytest.MonkeyPatch) 
     assert count("custom", phi="u*v1; u*v2", seed=1).engine == "fields"
     assert count("relu", seed=1, widths="2,3,2", backend="rational").engine == "fields"
     assert count("relu", seed=1, widths="2,3,2", mode="data").engine == "fields"
+    assert count("relu", seed=1, widths="2,3,2", flow=_ListedOnlyFlow()).engine == "fields"
+    # Every built-in flow transforms the trace oracle: momentum stays on the probes.
     momentum = count("linear", seed=1, widths="2,2", flow="momentum", flow_options={"tau": "1"})
-    assert momentum.engine == "fields"
+    assert momentum.engine == "probes" and momentum.certified
 
 
 # ---------------------------------------------------------------- command line

@@ -35,6 +35,7 @@ from conslaws.core.graph import GatedExpansion, edge_gate
 from conslaws.core.model import Model
 from conslaws.core.modrank import PROBE_PRIME
 from conslaws.core.numeric import GraphNetwork
+from conslaws.core.oracles import GradientOracle, nested_bracket_rows
 from conslaws.core.probes import ModularNetwork, Probes
 
 MODELS: list[tuple[str, dict[str, Any]]] = [
@@ -173,7 +174,7 @@ def test_bracket_rows_match_the_expansion(arch: str, opts: dict[str, Any],
     p = PROBE_PRIME
     model, graph, net, theta, rng = setup(arch, opts, reverse, p, seed=7)
     first, second = net.draw(rng, K), net.draw(rng, K)
-    rows = net.bracket_rows(np.array(theta), first, second)
+    rows = nested_bracket_rows(GradientOracle(net), np.array(theta), [first, second])
     assert rows.shape == (K, model.dimension)
     for k in range(K):
         f = probe_polynomial(model, graph, first, k)
@@ -333,7 +334,7 @@ def test_nested_brackets_match_symbolic_brackets(arch: str, opts: dict[str, Any]
     p = PROBE_PRIME
     model, graph, net, theta, rng = setup(arch, opts, False, p, seed=11 + depth)
     chain = [net.draw(rng, 2) for _ in range(depth + 1)]
-    rows = net.nested_bracket_rows(np.array(theta), chain)
+    rows = nested_bracket_rows(GradientOracle(net), np.array(theta), chain)
     assert rows.shape == (2, model.dimension)
     for k in range(2):
         fields = [VectorField.gradient(model.ring, probe_polynomial(model, graph, probes, k))
