@@ -18,6 +18,20 @@ Optimizers
   discretization of θ'' + T θ' = -∇L with time step √τ; laws of the momentum
   flow, evaluated with t = k√τ and θ' ≈ v/√τ.
 
+Predicted drift
+---------------
+Beside the measured change h(θ_k) - h(θ_0) of each law (``law_change``),
+every ``gd`` and ``sgd`` run sums the exact one-step change of each law of
+degree at most 2, η² gᵀAg for h = θᵀAθ + cᵀθ (:mod:`conslaws.core.drift`),
+over the steps (``predicted_change``): the two agree to rounding error, so
+the measured drift is entirely this second-order term.  ``momentum`` runs
+track laws of the momentum flow, h = e^{aTt} θᵀMθ' with M antisymmetric
+(friction T), evaluated as e^{aT t_k} B_k / √τ with B_k = θ_kᵀM v_k: the
+heavy-ball step multiplies B_k by β exactly
+(:class:`~conslaws.core.drift.MomentumLaw`), so the predicted change is
+e^{aT t_{k+1}} β B_k / √τ - e^{aT t_k} B_k / √τ; laws of
+another form get none (``prediction`` says so).
+
 A run whose parameters or laws stop being finite numbers (too large a step
 size) stops there and is reported as diverged; its drifts are ``null`` in the
 JSON document, which is always strict JSON.
@@ -49,7 +63,14 @@ from typing import Any
 import numpy as np
 import sympy
 
-from conslaws.core.errors import InvalidOptionError, PluginError
+from conslaws.core.drift import (
+    MomentumLaw,
+    NotQuadraticError,
+    QuadraticLaw,
+    predicted_step_drift,
+    quadratic_or_none,
+)
+from conslaws.core.errors import InvalidExpressionError, InvalidOptionError, PluginError
 from conslaws.core.numeric import GraphNetwork
 from conslaws.core.progress import progress_bar
 from conslaws.core.registry import architectures
@@ -80,6 +101,14 @@ class Simulation:
     which of the two: ``"parameters"`` (too large a step size) or ``"laws"``
     (the parameters are finite but a law's value is not, e.g. e^{τt} beyond
     τt = 709 in a long momentum run).
+
+    ``law_change[lr][r][i]`` is h_i(θ_k) - h_i(θ_0) for law i at the r-th
+    recorded step, ``predicted_change[lr][r][i]`` the sum of its exact
+    one-step changes over the steps so far (module docstring; NaN for a law
+    without a prediction), ``predicted[lr]``
+    and ``predicted_final[lr]`` the largest of their absolute values (the
+    counterparts of ``drift`` and ``final``); ``prediction`` says which
+    formula was used, or why there is none.
     """
 
     model: str
@@ -99,6 +128,11 @@ class Simulation:
     tau: float | None = None
     diverged: dict[str, int] = field(default_factory=dict)
     divergence: dict[str, str] = field(default_factory=dict)
+    law_change: dict[str, list[list[float]]] = field(default_factory=dict)
+    predicted_change: dict[str, list[list[float]]] = field(default_factory=dict)
+    predicted: dict[str, list[float]] = field(default_factory=dict)
+    predicted_final: dict[str, float] = field(default_factory=dict)
+    prediction: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready numbers: every NaN or infinity becomes ``None``."""
@@ -111,6 +145,9 @@ class Simulation:
             "slope": self.slope,
             "fixed_time": self.fixed_time, "tau": self.tau, "seed": self.seed,
             "diverged": self.diverged,
+            "law_change": self.law_change, "predicted_change": self.predicted_change,
+            "predicted_drift": self.predicted, "predicted_final_drift": self.predicted_final,
+            "prediction": self.prediction,
             "seconds": round(self.seconds, 6),
         }
         cleaned: dict[str, Any] = _json_numbers(document)
@@ -129,7 +166,8 @@ class Simulation:
         lines = [f"conslaws simulate: {self.model}   [optimizer {self.optimizer}, "
                  f"laws of the {self.flow} flow]",
                  f"  {len(self.laws)} law(s) tracked; {regime}; seed {self.seed}", "",
-                 f"  {'step size':>10} {'steps':>7} {'law drift':>12} {'|theta|^2 drift':>16}"]
+                 f"  {'step size':>10} {'steps':>7} {'law drift':>12} {'predicted':>12} "
+                 f"{'|theta|^2 drift':>16}"]
         for lr in self.lrs:
             key = _key(lr)
             if key in self.diverged:
@@ -138,11 +176,14 @@ class Simulation:
                 lines.append(f"  {key:>10} {self.steps[key]:>7d}   diverged at step "
                              f"{self.diverged[key]} ({what})")
                 continue
+            predicted = self.predicted_final.get(key, math.nan)
+            shown = f"{predicted:>12.3e}" if math.isfinite(predicted) else f"{'-':>12}"
             lines.append(f"  {key:>10} {self.steps[key]:>7d} {self.final[key]:>12.3e} "
-                         f"{self.control[key][-1]:>16.3e}")
+                         f"{shown} {self.control[key][-1]:>16.3e}")
         slope = (f"{self.slope:.2f}   ({expected})" if math.isfinite(self.slope)
                  else "none (fewer than two step sizes with a finite, nonzero drift)")
-        lines += ["", f"  fitted slope of log(drift) against log(step size): {slope}"]
+        lines += ["", f"  fitted slope of log(drift) against log(step size): {slope}",
+                  f"  predicted drift: {self.prediction}"]
         if self.diverged:
             hint = "try smaller step sizes"
             if "laws" in self.divergence.values():
@@ -171,6 +212,74 @@ def _key(lr: float) -> str:
 def _lambdified(laws: Sequence[sympy.Expr], names: Sequence[str]) -> Any:
     symbols = [sympy.Symbol("t"), *(sympy.Symbol(n) for n in names)]
     return sympy.lambdify(symbols, list(laws), modules="numpy")
+
+
+def _phase_space_law(law: sympy.Expr, names: Sequence[str], rate: Fraction) -> MomentumLaw | None:
+    """A momentum-flow law as printed (e^{τt} or t for the clock s) read back on (s, θ, θ')."""
+    t, s = sympy.Symbol("t"), sympy.Symbol("s")
+    clock = sympy.exp(sympy.Rational(rate.numerator, rate.denominator) * t) if rate else t
+    polynomial = law.subs(clock, s)
+    # Only when the substitution is exactly undone by the flow's own (s -> clock).
+    if t in polynomial.free_symbols or sympy.expand(polynomial.subs(s, clock) - law) != 0:
+        return None
+    try:
+        return MomentumLaw.from_polynomial(polynomial, names)
+    except (NotQuadraticError, InvalidExpressionError):
+        return None
+
+
+def _predictable(laws: Sequence[sympy.Expr], names: Sequence[str], momentum: bool,
+                 rate: Fraction) -> list[QuadraticLaw | MomentumLaw | None]:
+    """Each tracked law in the form its prediction needs, or None when it has none."""
+    if momentum:
+        return [_phase_space_law(h, names, rate) for h in laws]
+    return [quadratic_or_none(h, names) for h in laws]
+
+
+def _prediction_note(predictable: Sequence[QuadraticLaw | MomentumLaw | None],
+                     momentum: bool) -> str:
+    """What ``predicted_change`` holds, for the report and the JSON."""
+    if not predictable:
+        return "none: no law is tracked"
+    if momentum:
+        note = ("each step multiplies theta^T M v by beta, for every law "
+                "e^(a tau t) theta^T M theta' with M antisymmetric (exact)")
+        missing = sum(q is None for q in predictable)
+        if missing == len(predictable):
+            return "none: no tracked law has the form e^(a tau t) theta^T M theta'"
+        if missing:
+            note += f"; none for {missing} law(s) of another form"
+        return note
+    note = "lr^2 g^T A g per step, for every law theta^T A theta + c^T theta (exact)"
+    missing = sum(q is None for q in predictable)
+    if missing:
+        note += f"; none for {missing} law(s) of degree above 2"
+    return note
+
+
+def _step_prediction(law: QuadraticLaw | MomentumLaw | None, k: int, theta: Any, velocity: Any,
+                     grad: Any, lr: float, beta: float, tau: float) -> float:
+    """The predicted change of ``law`` over step k -> k+1 (0 for a law without one)."""
+    if law is None:
+        return 0.0  # its running sum is NaN from the start
+    if isinstance(law, QuadraticLaw):
+        return predicted_step_drift(law, theta, grad, lr)
+    # h_k = clock(t_k)^a B_k / √lr with t_k = k √lr; B_{k+1} = β B_k exactly.
+    root = math.sqrt(lr)
+
+    def clock(step: int) -> float:
+        t = step * root
+        return float(np.exp(tau * t)) if tau else t
+
+    power = law.clock_power
+    now = law.bilinear(theta, velocity) / root
+    return clock(k + 1) ** power * beta * now - clock(k) ** power * now
+
+
+def _largest(values: Sequence[float]) -> float:
+    """max |v| over the laws with a prediction; NaN when none has one."""
+    finite = [abs(v) for v in values if not math.isnan(v)]
+    return max(finite) if finite else math.nan
 
 
 def simulatable_architectures() -> list[str]:
@@ -368,6 +477,9 @@ def simulate(
                         steps={}, fixed_time=fixed_time, seed=seed,
                         tau=tau if momentum else None)
     clock_step = {lr: math.sqrt(lr) if momentum else lr for lr in step_sizes}
+    rate = Fraction(tau).limit_denominator(1000)
+    quadratic = _predictable(found.laws, names, momentum, rate)
+    result.prediction = _prediction_note(quadratic, momentum)
     for lr in progress_bar(step_sizes, "step sizes", progress, minimum=2):
         count = counts[lr]
         key = _key(lr)
@@ -393,12 +505,18 @@ def simulate(
         with np.errstate(all="ignore"):
             initial, norm0 = laws_now(0, theta, velocity), float(theta @ theta)
             recorded, drift, control = [0], [0.0], [0.0]
+            nothing = [math.nan if q is None else 0.0 for q in quadratic]
+            changes, summed = [[0.0] * len(quadratic)], nothing
+            predicted_rows, predicted = [list(nothing)], [_largest(nothing)]
             for k in range(1, count + 1):
                 if optimizer == "sgd":
                     rows = minibatches.integers(0, samples, size=batch)
                     _, grad = net.loss_and_gradient(theta, x[rows], y[rows])
                 else:
                     _, grad = net.loss_and_gradient(theta, x, y)
+                # The exact change of each law over this step, from the state and g_k.
+                summed = [total + _step_prediction(q, k - 1, theta, velocity, grad, lr, beta, tau)
+                          for q, total in zip(quadratic, summed, strict=True)]
                 if momentum:
                     velocity = beta * velocity - lr * grad
                     theta = theta + velocity
@@ -411,13 +529,20 @@ def simulate(
                     drift.append(float(np.max(np.abs(values - initial))) if values.size
                                  else 0.0)
                     control.append(abs(float(theta @ theta) - norm0))
+                    changes.append([float(v) for v in values - initial])
+                    predicted_rows.append(list(summed))
+                    predicted.append(_largest(summed))
                     if not (finite and math.isfinite(drift[-1]) and math.isfinite(control[-1])):
-                        drift[-1], control[-1] = math.nan, math.nan
+                        drift[-1], control[-1], predicted[-1] = math.nan, math.nan, math.nan
+                        changes[-1] = predicted_rows[-1] = [math.nan] * len(quadratic)
                         result.diverged[key] = k
                         result.divergence[key] = "laws" if finite else "parameters"
                         break
         result.recorded[key], result.drift[key], result.control[key] = recorded, drift, control
         result.final[key] = drift[-1]
+        result.law_change[key], result.predicted[key] = changes, predicted
+        result.predicted_change[key] = predicted_rows
+        result.predicted_final[key] = predicted[-1]
     positive = [(math.log(lr), math.log(result.final[_key(lr)])) for lr in step_sizes
                 if math.isfinite(result.final[_key(lr)]) and result.final[_key(lr)] > 0]
     if len(positive) >= 2:

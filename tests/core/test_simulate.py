@@ -579,3 +579,72 @@ def test_cli_bad_input_exits_2(argv: list[str], capsys: pytest.CaptureFixture[st
     assert status == 2
     assert out == ""
     assert "error" in err
+
+
+# --------------------------------------------------------------------------- predicted drift
+# The prediction (conslaws.core.drift) is the exact one-step change η² gᵀAg of each quadratic
+# law; the measured change is the lambdified law's h(θ_k) - h(θ_0).  Rounding: |h| ~ 1 gives
+# about 1e-16 absolute error per value against per-step changes of 1e-7 or more, hence the
+# tolerances (relative 1e-9 on the sums, 1e-7 on one-step differences of two sums).
+
+
+@pytest.mark.parametrize(("architecture", "optimizer"), [("relu", "gd"), ("linear", "gd"),
+                                                        ("relu", "sgd")])
+def test_measured_drift_per_law_is_the_prediction(architecture: str, optimizer: str) -> None:
+    result = simulate(architecture, widths=(2, 3, 2), optimizer=optimizer, steps=15,
+                      lrs=(0.05, 0.01), seed=0)
+    assert result.laws and "lr^2 g^T A g" in result.prediction
+    for lr in (0.05, 0.01):
+        key = f"{lr:g}"
+        measured = np.array(result.law_change[key])
+        predicted = np.array(result.predicted_change[key])
+        assert measured.shape == predicted.shape == (len(result.recorded[key]), len(result.laws))
+        assert np.abs(measured[-1]).max() > 1e-6
+        np.testing.assert_allclose(predicted, measured, rtol=1e-9, atol=1e-14)
+        np.testing.assert_allclose(np.diff(predicted, axis=0), np.diff(measured, axis=0),
+                                   rtol=1e-7, atol=1e-14)
+        # the largest law's |change| is the existing law_drift
+        np.testing.assert_allclose(np.abs(measured).max(axis=1), result.drift[key], rtol=1e-15)
+        np.testing.assert_allclose(result.predicted[key], np.abs(predicted).max(axis=1),
+                                   rtol=1e-15)
+        assert result.predicted_final[key] == result.predicted[key][-1]
+
+
+def test_predicted_drift_in_json_and_text() -> None:
+    result = simulate("linear", widths=(2, 2, 1), steps=5, lrs=(0.01, 0.005), seed=0)
+    loaded = json.loads(result.to_json())
+    for key in (*KEYS, "recorded_steps", "diverged", "tau", "seed"):
+        assert key in loaded  # every earlier field is kept
+    assert loaded["law_change"] == result.law_change
+    assert loaded["predicted_change"] == result.predicted_change
+    assert loaded["predicted_drift"] == result.predicted
+    assert loaded["predicted_final_drift"] == result.predicted_final
+    assert loaded["prediction"] == result.prediction
+    text = str(result)
+    assert "predicted" in text and f"{result.predicted_final['0.01']:.3e}" in text
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.5, 0.0])
+def test_momentum_laws_drift_as_predicted(tau: float) -> None:
+    # Laws e^{τt}(θᵀMθ'), M antisymmetric: the heavy ball multiplies θ_kᵀM v_k by β
+    # exactly, so the measured change is e^{τ t_{k+1}} β B_k/√lr - e^{τ t_k} B_k/√lr.
+    result = simulate("linear", widths=(2, 2, 2), optimizer="momentum", tau=tau, steps=20,
+                      lrs=(0.04, 0.01), seed=0)
+    assert len(result.laws) == 1 and "beta" in result.prediction
+    for key in ("0.04", "0.01"):
+        measured = np.array(result.law_change[key])
+        predicted = np.array(result.predicted_change[key])
+        scale = np.abs(np.array(result.law_change[key])).max()
+        if tau:
+            assert scale > 1e-3  # β e^{τ√lr} = 1 - τ² lr/2 + ...: the law does drift
+        np.testing.assert_allclose(predicted, measured, rtol=1e-9, atol=1e-14)
+
+
+def test_no_law_no_prediction() -> None:
+    # theory.md section 5: momentum on a ReLU network has no law at all.
+    result = simulate("relu", widths=(2, 3, 2), optimizer="momentum", steps=3,
+                      lrs=(0.01,), seed=0)
+    assert result.laws == [] and result.prediction.startswith("none:")
+    loaded = _strict_loads(result.to_json())
+    assert loaded["predicted_drift"]["0.01"] == [None] * 4
+    assert loaded["predicted_change"]["0.01"] == [[]] * 4
