@@ -13,6 +13,8 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 # (arguments of `conslaws count`, skipped by --quick)
 CASES: list[tuple[str, bool]] = [
@@ -34,26 +36,33 @@ result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))
 """
 
+HEADER = ("| model | engine | D | laws | certified | closure (s) | law search (s) | wall (s) "
+          "| peak memory (MB) |\n|---|---|---|---|---|---|---|---|---|")
 
-def main() -> None:
-    quick = "--quick" in sys.argv[1:]
-    print("| model | engine | D | laws | certified | closure (s) | law search (s) | wall (s) "
-          "| peak memory (MB) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for args, heavy in CASES:
-        if heavy and quick:
-            continue
-        start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", RUNNER, *args.split(), "--seed", "0"],
-                             check=True, capture_output=True, text=True).stdout
-        wall = time.perf_counter() - start
-        r = json.loads(out)
-        timings = r["timings"]
-        print(f"| {r['model']} | {r['engine']} | {r['parameters']} | {r['laws']} | "
-              f"{r['certified']} | {timings.get('closure', 0):.1f} | "
-              f"{timings.get('law_search', 0):.1f} | {wall:.1f} | {r['peak_mb']:.0f} |",
-              flush=True)
+
+def measure(args: str) -> tuple[dict[str, Any], float]:
+    """``conslaws count ARGS --seed 0`` in a fresh interpreter: its JSON and wall time."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", RUNNER, *args.split(), "--seed", "0"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out), time.perf_counter() - start
+
+
+def row(result: dict[str, Any], wall: float) -> str:
+    """One table row of :data:`HEADER`."""
+    timings = result["timings"]
+    return (f"| {result['model']} | {result['engine']} | {result['parameters']} | "
+            f"{result['laws']} | {result['certified']} | {timings.get('closure', 0):.1f} | "
+            f"{timings.get('law_search', 0):.1f} | {wall:.1f} | {result['peak_mb']:.0f} |")
+
+
+def run(cases: Sequence[tuple[str, bool]], quick: bool) -> None:
+    """Print the table for the cases (heavy ones skipped when ``quick``)."""
+    print(HEADER)
+    for args, heavy in cases:
+        if not (heavy and quick):
+            print(row(*measure(args)), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    run(CASES, "--quick" in sys.argv[1:])

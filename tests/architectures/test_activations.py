@@ -85,14 +85,14 @@ def test_count_matches_the_hand_phi(widths: tuple[int, int, int], bias: bool,
 
 
 @pytest.mark.parametrize("activation", ["relu^2", "relu^3", "x^2", "x^3", "leaky-relu"])
-@pytest.mark.parametrize("widths", [(3, 4, 2), (2, 3, 3), (1, 2, 1)],
+@pytest.mark.parametrize("widths", [(3, 4, 2), (2, 3, 3), (1, 2, 1), (3, 4, 4, 2)],
                          ids=lambda w: ",".join(map(str, w)))
 def test_one_law_per_hidden_neuron(widths: tuple[int, ...], activation: str) -> None:
     for bias in (False, True):
         if activation.startswith("x^") and widths[0] == 1 and not bias:
             continue  # see test_polynomial_activation_on_a_scalar_input
         result = cl.count("relu", widths=widths, bias=bias, activation=activation, seed=1)
-        assert result.certified and result.laws == widths[1], (bias, result.laws)
+        assert result.certified and result.laws == sum(widths[1:-1]), (bias, result.laws)
 
 
 def test_polynomial_activation_on_a_scalar_input() -> None:
