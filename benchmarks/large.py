@@ -25,6 +25,12 @@ CASES: list[tuple[str, bool]] = [
     ("relu --widths 16,16,16,8", False),
     ("relu --widths 20,20,20,10", False),
     ("relu --widths 32,32,32,32,10 --bias", False),
+    # The literature additions at D >= 1,000: activations, cross-entropy, average pooling.
+    ("relu --widths 20,30,20,10 --bias --activation relu^2", False),
+    ("relu --widths 20,30,20,10 --bias --activation leaky-relu", False),
+    ("relu --widths 20,30,20,10 --bias --activation x^3", False),
+    ("relu --widths 20,20,20,10 --loss cross-entropy", False),
+    ("maxpool --input 30 --hidden 32 --pool 2 --output 10 --pooling avg", False),
     ("relu --widths 64,64,64,32,10 --bias", True),
 ]
 
