@@ -31,6 +31,8 @@ One linear neuron y = u v x: ∇F = w x (v, u).
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -111,6 +113,12 @@ def jet_multiply(x: IntArray, y: IntArray, p: int) -> IntArray:
     if terms == 1:
         return np.asarray(x * y % p)
     shape = np.broadcast_shapes(x.shape, y.shape)
+    first, second, starts = _subset_pairs(terms)
+    if len(first) * math.prod(shape[1:]) <= VECTORIZED_ENTRIES:
+        # Small jets: every (A, S \ A) pair in one numpy product, summed per S (sums of
+        # at most 2^m products below p² stay far below 2**63).
+        products = x[first] * y[second] % p
+        return np.asarray(np.add.reduceat(products, starts, axis=0) % p)
     out = np.zeros(shape, dtype=np.int64)
     for s in range(terms):
         a = s
@@ -120,6 +128,31 @@ def jet_multiply(x: IntArray, y: IntArray, p: int) -> IntArray:
                 break
             a = (a - 1) & s
     return out % p
+
+
+#: Above this many products a jet product loops over subsets instead of
+#: materialising all of them at once (memory, not speed, is the limit).
+VECTORIZED_ENTRIES = 2**22
+
+
+@functools.cache
+def _subset_pairs(terms: int) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """For the jets with ``terms`` = 2^m coefficients: the pairs (A, S \\ A) over all
+    subsets A of every S, grouped by S, and where each group starts."""
+    first: list[int] = []
+    second: list[int] = []
+    starts: list[int] = []
+    for s in range(terms):
+        starts.append(len(first))
+        a = s
+        while True:
+            first.append(a)
+            second.append(s ^ a)
+            if a == 0:
+                break
+            a = (a - 1) & s
+    return (np.array(first, dtype=np.intp), np.array(second, dtype=np.intp),
+            np.array(starts, dtype=np.intp))
 
 
 class ModularNetwork:
