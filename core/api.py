@@ -281,7 +281,8 @@ def count(
         try:
             probed = count_by_probes(base, dynamics, seed=seed_used, rng=rng, point=point,
                                      modulus=probe_prime or None, progress=progress,
-                                     start=start, certify_degree=certify_degree)
+                                     start=start, certify_degree=certify_degree,
+                                     backend=backend if isinstance(backend, str) else backend.name)
         except InvalidModulusError:
             # The chosen prime divides a denominator of the model (a slope, a rate):
             # the probes cannot reduce it; the fields engine copes with such a prime.

@@ -48,6 +48,8 @@ from conslaws.core.structural import SparseLaw, gradient_rows, graph_laws, to_sy
 
 __all__ = ["count_by_probes"]
 
+#: How the probe engine takes its ranks (recorded in ``backend_details``).
+RANK_METHOD = "dense elimination mod p on numpy BLAS (conslaws.core.modrank)"
 #: Where the probe engine's laws come from (statements and ``checks``).
 LAW_ORIGIN = ("the network's neuron rescalings, mixings of linear units and output shifts, "
               "as the flow keeps them")
@@ -60,7 +62,7 @@ SMALL_PRIME = 2**16
 def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.Random,
                     point: str | Sequence[Any] | None = None, modulus: int | None = None,
                     progress: bool = False, start: float | None = None,
-                    certify_degree: int = 2) -> CountResult:
+                    certify_degree: int = 2, backend: str = "modular") -> CountResult:
     """Count the laws of a graph model under a flow with the probe engine.
 
     Parameters
@@ -84,6 +86,8 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     certify_degree : int
         Below 2 no law is sought, and the count is reported with its upper bound
         only.
+    backend : str
+        The name of the backend whose prime field the probes compute in (reported).
 
     Returns
     -------
@@ -152,9 +156,9 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         certified=certified,
         laws_lower_bound=lower,
         laws_upper_bound=upper,
-        backend="modular",
+        backend=backend,
         backend_details={"field": f"GF({p})", "modulus": p, "exact": True,
-                         "engine": "probes"},
+                         "engine": "probes", "rank": RANK_METHOD},
         seed=seed,
         seconds=time.perf_counter() - start,
         statement=_statement(best_lie, lower, upper, p, certified) + caveat

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import conslaws.core.api as api
 from conslaws.core.api import build_model, count
+from conslaws.core.backend import Backend, densify, leading_columns
 from conslaws.core.errors import (
     InvalidModulusError,
     InvalidOptionError,
@@ -463,3 +464,47 @@ def test_probes_and_fields_agree_on_random_networks(graph: nx.DiGraph) -> None:
         assert fields.laws == probes.laws
     for law in probes.verified_laws:
         assert is_conserved(model, law)
+
+
+class _ThirdPartyField(Backend):
+    """A GF(p) backend written outside conslaws: the four documented methods only."""
+
+    name = "third-party"
+    exact = True
+    prime_field = True
+
+    def __init__(self, p: int = 1_000_003) -> None:
+        self.characteristic = p
+
+    def convert(self, value: Any) -> int:
+        value = Fraction(value)
+        return value.numerator * pow(value.denominator, -1, self.characteristic) % \
+            self.characteristic
+
+    def _matrix(self, rows: Any, ncols: int) -> Any:
+        dense = [[self.convert(v) for v in row] for row in densify(rows, ncols)]
+        return flint.nmod_mat(len(dense), ncols, [v for row in dense for v in row],
+                              self.characteristic)
+
+    def rank(self, rows: Any, ncols: int) -> int:
+        return int(self._matrix(rows, ncols).rank()) if rows else 0
+
+    def pivot_columns(self, rows: Any, ncols: int) -> list[int]:
+        if not rows:
+            return []
+        reduced, rank = self._matrix(rows, ncols).rref()
+        return leading_columns(reduced, rank)
+
+    def kernel(self, rows: Any, ncols: int) -> list[list[Any]]:
+        raise NotImplementedError  # not needed by the probe engine
+
+
+@pytest.mark.parametrize("flow", ["gradient", "momentum"])
+def test_a_third_party_prime_field_takes_the_probe_engine(flow: str) -> None:
+    """Its field is used (and named in the result); the count equals the built-in one."""
+    backend = _ThirdPartyField()
+    result = count("relu", widths="3,4,2", bias=True, backend=backend, flow=flow, seed=1)
+    builtin = count("relu", widths="3,4,2", bias=True, flow=flow, seed=1)
+    assert result.engine == "probes" and result.backend == "third-party"
+    assert result.backend_details["modulus"] == 1_000_003
+    assert result.certified and result.laws == builtin.laws
