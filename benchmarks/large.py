@@ -31,6 +31,7 @@ CASES: list[tuple[str, bool]] = [
     ("relu --widths 20,30,20,10 --bias --activation x^3", False),
     ("relu --widths 20,20,20,10 --loss cross-entropy", False),
     ("maxpool --input 30 --hidden 32 --pool 2 --output 10 --pooling avg", False),
+    ("conv --dims 2 --channels 3,8,8,4 --kernels 3,3,3 --length 6 --bias", False),
     ("relu --widths 64,64,64,32,10 --bias", True),
 ]
 

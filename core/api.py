@@ -20,6 +20,7 @@ from typing import Any
 
 from conslaws.core.architecture import Architecture
 from conslaws.core.backend import Backend
+from conslaws.core.certificate import Certificate, count_result
 from conslaws.core.closure import lie_closure
 from conslaws.core.data_trace import DataTrace, sample_data_trace
 from conslaws.core.errors import ConslawsError, InvalidModulusError, InvalidOptionError
@@ -33,7 +34,7 @@ from conslaws.core.polynomials import Number
 from conslaws.core.probe_count import count_by_probes
 from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.registry import architectures, backends, flows
-from conslaws.core.results import CountResult, LawsResult, laws_phrase
+from conslaws.core.results import CountResult, LawsResult
 from conslaws.core.selfcheck import (
     SelfCheckError,
     check_conserved_at_points,
@@ -339,58 +340,69 @@ def count(
     assert best is not None
     closure, theta = best
     lie = closure.lie_dimension
-    lower = len(independent)
-    upper = size - lie if arithmetic.exact else size
-    certified = arithmetic.exact and lower == upper
-    checks = [*witness_notes, LAW_CHECK if independent else "laws: none proved"]
-    if certified and independent:
+    certificate = Certificate(
+        dimension=size, rank=lie, exact=arithmetic.exact,
+        rank_source="of the Lie algebra's trace at a point",
+        laws=[dynamics.express(model.ring.to_sympy(verified[i]), model) for i in independent],
+        law_kind="independent polynomial", law_proof=f"of degree <= {certify_degree} "
+        "verified exactly", gap=_gap(_upper(size, lie, arithmetic), poor, mode),
+        checks=[*witness_notes, LAW_CHECK if independent else "laws: none proved"])
+    if certificate.certified and independent:
         try:
-            checks += check_laws(model, [verified[i] for i in independent], chooser, rng)
+            certificate.checks += check_laws(model, [verified[i] for i in independent],
+                                             chooser, rng)
         except SelfCheckError as failure:
-            certified, lower = False, 0
-            poor.append(str(failure))
-    statement = _statement(size, lie, lower, upper, certify_degree, arithmetic, certified,
-                           poor, mode)
+            certificate.fail(str(failure))
+    if poor:
+        certificate.caveats.append(
+            f"The modulus is a poor witness: {'; '.join(poor)}. A rank mod p stays a lower "
+            f"bound of the true rank, but it can be far below it, so the upper bound may be "
+            f"far from the count: choose another modulus.")
     if closure.generic_trace_dimensions[-1] > lie:
-        statement += (
-            f" The given point is not generic: the rank there ({lie}) is below the rank at "
+        certificate.caveats.append(
+            f"The given point is not generic: the rank there ({lie}) is below the rank at "
             f"a random point ({closure.generic_trace_dimensions[-1]}), so the dimensions "
-            f"at the point are lower bounds (docs/theory.md 2.1)."
-        )
-    statement += model.notes_sentences()
+            f"at the point are lower bounds (docs/theory.md 2.1).")
+    certificate.caveats.append(model.notes_sentences().strip())
     if data is not None:
-        statement += (
-            f" Data trace: {data.samples} inputs, {len(data.patterns)} activation pattern(s) "
+        certificate.caveats.append(
+            f"Data trace: {data.samples} inputs, {len(data.patterns)} activation pattern(s) "
             f"seen; the rank is that of the fields sampled at this point's region, and laws "
-            f"beyond those of phi are not proved for patterns not seen."
-        )
-    return CountResult(
+            f"beyond those of phi are not proved for patterns not seen.")
+    return count_result(
+        certificate, start=start,
         architecture=model.architecture,
         model=model.name,
         flow=dynamics.name,
-        parameters=size,
         parameter_names=model.parameter_names,
         trace_dimensions=closure.trace_dimensions,
-        lie_dimension=lie,
-        laws=size - lie,
-        certified=certified,
-        laws_lower_bound=lower,
-        laws_upper_bound=upper,
         backend=arithmetic.name,
         backend_details=arithmetic.describe(),
         seed=seed_used,
-        seconds=time.perf_counter() - start,
-        statement=statement,
         mode=mode,
         point=[str(v) for v in theta],
-        verified_laws=[dynamics.express(model.ring.to_sympy(verified[i]), model)
-                       for i in independent],
         verified_degree=certify_degree,
         timings=timings,
         data_samples=data.samples if data is not None else 0,
         activation_patterns=dict(data.patterns) if data is not None else {},
-        checks=checks,
     )
+
+
+def _upper(size: int, lie: int, arithmetic: Backend) -> int:
+    """The upper bound of the number of laws: ``size - lie`` for exact arithmetic."""
+    return size - lie if arithmetic.exact else size
+
+
+def _gap(upper: int, poor: Sequence[str], mode: str) -> str:
+    """What the fields engine says when its bounds do not meet."""
+    if poor:
+        return ""
+    if mode == "data":
+        return ("The rank is that of fields sampled from data; a region of the inputs that "
+                "the samples missed can make it too low, and the count too high.")
+    return (f"At a random point the rank equals the generic one with probability >= 1 - "
+            f"deg/p, so {upper} is likely the count; laws of higher degree (or non-polynomial "
+            f"ones) would close the gap.")
 
 
 def _probe_modulus(engine: str, model: Model, flow: Flow, mode: str,
@@ -464,48 +476,6 @@ def _witness(model: Model, arithmetic: Backend, backend: str | Backend, modulus:
             note = f"witness prime: the default modulus {p} divides the model's data; {better} used"
             return replacement, poor_witness_reasons(model, better, values), [note]
     return arithmetic, reasons, []
-
-
-def _statement(size: int, lie: int, lower: int, upper: int, degree: int, engine: Backend,
-               certified: bool, poor: Sequence[str] = (), mode: str = "phi") -> str:
-    caveat = ""
-    if poor:
-        caveat = (f" The modulus is a poor witness: {'; '.join(poor)}. A rank mod p stays a "
-                  f"lower bound of the true rank, but it can be far below it, so the upper "
-                  f"bound may be far from the count: choose another modulus.")
-    if not engine.exact:
-        return (
-            f"Floating-point rank {lie} (an estimate: nothing is proved); "
-            f"{laws_phrase(lower, 'independent polynomial')} of degree <= {degree} "
-            f"{'was' if lower == 1 else 'were'} verified exactly."
-        )
-    rank_part = (
-        f"The exact rank {lie} of the Lie algebra's trace at a point proves at most "
-        f"{laws_phrase(upper)}"
-    )
-    if certified and upper == 0:
-        return f"{rank_part}: none. Proved." + caveat
-    if certified:
-        return (
-            f"{rank_part}; {laws_phrase(lower, 'independent polynomial')} of degree <= {degree} "
-            f"verified exactly {'proves' if lower == 1 else 'prove'} at least {lower}. Proved."
-        ) + caveat
-    bounds = (
-        f"{rank_part}; {laws_phrase(lower, 'independent polynomial')} of degree <= {degree} "
-        f"{'was' if lower == 1 else 'were'} verified, proving at least {lower}. "
-        f"The true count is between them."
-    )
-    if poor:
-        return bounds + caveat
-    if mode == "data":
-        return bounds + (" The rank is that of fields sampled from data; a region of the "
-                         "inputs that the samples missed can make it too low, and the "
-                         "count too high.")
-    return bounds + (
-        f" At a random point the rank equals the generic one with probability "
-        f">= 1 - deg/p, so {upper} is likely the count; laws of higher degree (or "
-        f"non-polynomial ones) would close the gap.")
-
 
 
 def find_laws(

@@ -34,6 +34,7 @@ import numpy as np
 import sympy
 
 from conslaws.backends.modular import check_modulus
+from conslaws.core.certificate import Certificate, count_result
 from conslaws.core.errors import InvalidModulusError, InvalidPointError
 from conslaws.core.flow import Flow
 from conslaws.core.model import Model
@@ -42,7 +43,7 @@ from conslaws.core.oracles import FieldOracle, GradientOracle
 from conslaws.core.point import given_point
 from conslaws.core.probe_closure import PROBE_MARGIN, check_matrix_size, probe_closure
 from conslaws.core.probes import MAX_PROBE_MODULUS, ModularNetwork
-from conslaws.core.results import CountResult, laws_phrase
+from conslaws.core.results import CountResult
 from conslaws.core.selfcheck import SelfCheckError, check_conserved_on_probes, check_rank
 from conslaws.core.structural import SparseLaw, gradient_rows, graph_laws, to_sympy
 
@@ -123,53 +124,51 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         if size - best_lie == len(chosen):
             break
     assert best_closure is not None and best_theta is not None
-    lower, upper = len(chosen), size - best_lie
-    certified = lower == upper
-    checks = [f"structural laws: {LAW_ORIGIN}" if chosen else "laws: none proved"]
-    caveat = ""
-    if certified and chosen:
+    symbols = [sympy.Symbol(n) for n in names]
+    certificate = Certificate(
+        dimension=size, rank=best_lie, exact=True,
+        rank_source=(f"mod {p} of probe vectors of the Lie algebra's trace (gated forward "
+                     f"passes, docs/theory.md 2.4)"),
+        laws=[flow.express(to_sympy(laws[i], symbols), model) for i in chosen],
+        law_kind="independent structural",
+        law_proof=f"({LAW_ORIGIN}), proved conserved without listing paths,",
+        gap=("The probes reach the generic rank with probability >= 1 - deg/p, and other "
+             "laws are not sought here: --engine fields (which lists every path) may close "
+             "the gap."),
+        checks=[f"structural laws: {LAW_ORIGIN}" if chosen else "laws: none proved"])
+    if certificate.certified and chosen:
         kept = [laws[i] for i in chosen]
         try:
-            checks.append(check_conserved_on_probes(lambda q: _oracle(model, flow, q), kept,
-                                                    rng))
+            certificate.checks.append(check_conserved_on_probes(
+                lambda q: _oracle(model, flow, q), kept, rng))
             # Independence is re-checked where it was claimed, which need not be the
             # point of the best rank.
-            checks.append(check_rank(gradient_rows(kept, chosen_at), rng))
+            certificate.checks.append(check_rank(gradient_rows(kept, chosen_at), rng))
         except SelfCheckError as failure:
-            certified, lower, caveat = False, 0, f" {failure}."
+            certificate.fail(str(failure))
     if modulus is not None and p < SMALL_PRIME:
-        caveat += (f" The modulus {p} is small: it may divide path multiplicities of the "
-                   f"network, and a rank mod {p} can then be far below the true one.")
-    symbols = [sympy.Symbol(n) for n in names]
-    verified = [to_sympy(laws[i], symbols) for i in chosen]
+        certificate.caveats.append(
+            f"The modulus {p} is small: it may divide path multiplicities of the network, "
+            f"and a rank mod {p} can then be far below the true one.")
+    certificate.caveats.append(model.notes_sentences().strip())
     degree = max((sum(e for _, e in support) for i in chosen for _, support in laws[i]),
                  default=min(certify_degree, 2))
-    return CountResult(
+    return count_result(
+        certificate, start=start,
         architecture=model.architecture,
         model=model.name if flow.keeps_parameterization else f"{model.name} | {flow.describe()}",
         flow=flow.name,
-        parameters=size,
         parameter_names=names,
         trace_dimensions=best_closure.trace_dimensions,
-        lie_dimension=best_lie,
-        laws=size - best_lie,
-        certified=certified,
-        laws_lower_bound=lower,
-        laws_upper_bound=upper,
         backend=backend,
         backend_details={"field": f"GF({p})", "modulus": p, "exact": True,
                          "engine": "probes", "rank": RANK_METHOD},
         seed=seed,
-        seconds=time.perf_counter() - start,
-        statement=_statement(best_lie, lower, upper, p, certified) + caveat
-        + model.notes_sentences(),
         mode="phi",
         point=[str(v) for v in best_theta],
-        verified_laws=[flow.express(h, model) for h in verified],
         verified_degree=degree,
         timings=timings,
         engine="probes",
-        checks=checks,
     )
 
 
@@ -212,24 +211,3 @@ def _independent(laws: list[SparseLaw], residues: Sequence[int], p: int) -> list
     rows = np.array([[v % p for v in row] for row in gradient_rows(laws, residues)],
                     dtype=np.int64)
     return sorted(modular_rank(rows, p).pivot_rows)
-
-
-def _statement(lie: int, lower: int, upper: int, p: int, certified: bool) -> str:
-    rank_part = (
-        f"The exact rank {lie} mod {p} of probe vectors of the Lie algebra's trace "
-        f"(gated forward passes, docs/theory.md 2.4) proves at most {laws_phrase(upper)}"
-    )
-    if certified and upper == 0:
-        return f"{rank_part}: none. Proved."
-    proved = (
-        f"{laws_phrase(lower, 'independent structural')} ({LAW_ORIGIN}), proved conserved "
-        f"without listing paths, "
-        f"{'proves' if lower == 1 else 'prove'} at least {lower}"
-    )
-    if certified:
-        return f"{rank_part}; {proved}. Proved."
-    return (
-        f"{rank_part}; {proved}. The true count is between them. The probes reach the "
-        f"generic rank with probability >= 1 - deg/p, and other laws are not sought here: "
-        f"--engine fields (which lists every path) may close the gap."
-    )

@@ -57,13 +57,16 @@ One ReLU neuron u·relu(v·x): the law is v² - u².
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from typing import Any
 
 import flint
 import networkx as nx
+import numpy as np
 
 from conslaws.core.graph import unit_activation, validate_graph
+from conslaws.core.sparse_elimination import rational_reconstruction
 
 __all__ = ["LINEAR", "QuadraticLaw", "mixing_laws", "output_shift_laws",
            "rescaling_laws"]
@@ -150,12 +153,63 @@ def _kernel(equations: Sequence[dict[int, int]], size: int) -> list[list[int]]:
         return []
     if not rows:
         return [[int(i == j) for i in range(size)] for j in range(size)]
+    if len(rows) > SKETCH_ROWS * size:
+        sketched = _sketched_kernel(rows, size)
+        if sketched is not None:
+            return sketched
     matrix = flint.fmpz_mat(len(rows), size)
     for r, equation in enumerate(rows):
         for c, value in equation.items():
             matrix[r, c] = value
     null, nullity = matrix.nullspace()
     return [[int(null[i, j]) for i in range(size)] for j in range(nullity)]
+
+
+#: With more than this many equations per unknown (weight sharing: one per edge of a
+#: shared parameter), the kernel is found from a random sketch of the system first.
+SKETCH_ROWS = 8
+#: The sketch's prime: products of residues and small coefficients fit in int64.
+SKETCH_PRIME = 2_147_483_629
+
+
+def _sketched_kernel(rows: Sequence[dict[int, int]], size: int) -> list[list[int]] | None:
+    """The kernel from a random sketch S·A mod p, lifted to Z and verified on every row.
+
+    Every vector returned satisfies every equation exactly, so it is in the kernel
+    over Q; and as many were found as the sketch's kernel has mod p, which bounds the
+    kernel over Q from above (a sketch and a reduction mod p only lose rank).  So the
+    vectors are a basis.  None (use the exact dense kernel) when a vector does not
+    lift or fails a row, or when fewer vectors lift than the sketch's kernel holds.
+    """
+    p = SKETCH_PRIME
+    rng = np.random.default_rng(len(rows) * 1_000_003 + size)
+    row_of = np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)])
+    cols = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=len(row_of))
+    vals = np.fromiter((v for r in rows for v in r.values()), dtype=np.int64,
+                       count=len(row_of))
+    height = size + 32
+    sketch = np.zeros((height, size), dtype=np.int64)
+    # Each equation lands in two random rows of the sketch with random coefficients.
+    for _ in range(2):
+        bucket = rng.integers(0, height, size=len(rows))
+        weight = rng.integers(1, p, size=len(rows))
+        np.add.at(sketch, (bucket[row_of], cols), weight[row_of] * (vals % p) % p)
+        sketch %= p
+    null = flint.nmod_mat([[int(v) for v in line] for line in sketch], p).nullspace()
+    basis, nullity = null
+    vectors = []
+    for j in range(nullity):
+        lifted = [rational_reconstruction(int(basis[i, j]), p) for i in range(size)]
+        if any(q is None for q in lifted):
+            return None
+        scale = math.lcm(*(q.denominator for q in lifted if q is not None))
+        vector = np.array([int(q * scale) for q in lifted if q is not None], dtype=np.int64)
+        residual = np.zeros(len(rows), dtype=np.int64)
+        np.add.at(residual, row_of, vals * vector[cols])
+        if np.any(residual):
+            return None
+        vectors.append([int(v) for v in vector])
+    return vectors
 
 
 def mixing_laws(graph: nx.DiGraph) -> list[QuadraticLaw]:

@@ -169,7 +169,8 @@ class CountResult(_Exports):
         return f"not certified: between {self.laws_lower_bound} and {self.laws_upper_bound}"
 
     def _backend_line(self) -> str:
-        hidden = {"backend", "exact", "tolerance_used"}
+        # "rank" (how the ranks were taken) is in the JSON; the line stays short.
+        hidden = {"backend", "exact", "tolerance_used", "rank"}
         if "modulus" in self.backend_details:
             hidden.add("field")  # "GF(p)" repeats the modulus
         details = ", ".join(

@@ -233,3 +233,11 @@ def test_gates_of_powers_are_idempotent() -> None:
         assert result.laws_lower_bound <= truth <= result.laws_upper_bound, engine
     assert cl.count("relu", widths=(1, 1, 1, 1), bias=True, activation="relu^2",
                     engine="fields", seed=1).laws == truth
+
+
+def test_conv_takes_the_activation() -> None:
+    """conv builds its graph on the shared mechanism, so the activation reaches it."""
+    options = {"channels": "1,2,1", "kernels": "2,2", "length": 3, "activation": "relu^2"}
+    probes = cl.count("conv", engine="probes", seed=1, **options)
+    fields = cl.count("conv", engine="fields", seed=1, **options)
+    assert probes.certified and fields.certified and probes.laws == fields.laws == 2
