@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 from conslaws.core.architecture import Architecture
@@ -29,8 +30,11 @@ from conslaws.core.flow import Flow
 from conslaws.core.graph import count_paths
 from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.model import Model
+from conslaws.core.modrank import PROBE_PRIME
+from conslaws.core.oracles import PolynomialOracle
 from conslaws.core.point import given_point
 from conslaws.core.polynomials import Number
+from conslaws.core.probe_closure import probe_closure
 from conslaws.core.probe_count import count_by_probes
 from conslaws.core.probes import MAX_PROBE_MODULUS
 from conslaws.core.registry import architectures, backends, flows
@@ -309,14 +313,23 @@ def count(
     independent: list[int] = []
     searched = False
     data: DataTrace | None = None
+    oracle = _polynomial_oracle(base, model, arithmetic, engine, mode)
     for _ in range(tries):
         theta = _point(model, arithmetic, rng, point, mode)
         # A given point may be non-generic: frames are then chosen at a random one.
         chooser = _point(model, arithmetic, rng, None, mode) if point is not None else theta
         tick = time.perf_counter()
-        generators, trace = _generators(model, theta, arithmetic, rng, mode)
-        closure = lie_closure(generators, theta, arithmetic, progress=progress,
-                              selection_point=chooser if point is not None else None)
+        residues = _residues(theta, oracle.modulus) if oracle is not None else None
+        if oracle is not None and residues is not None:
+            # No field is bracketed symbolically: the closure runs on the trace oracle.
+            trace = None
+            closure = probe_closure(oracle, residues, seed=rng.randrange(2**32),
+                                    progress=progress)
+        else:
+            oracle = None
+            generators, trace = _generators(model, theta, arithmetic, rng, mode)
+            closure = lie_closure(generators, theta, arithmetic, progress=progress,
+                                  selection_point=chooser if point is not None else None)
         timings["closure"] = timings.get("closure", 0.0) + time.perf_counter() - tick
         if best is None or closure.lie_dimension > best[0].lie_dimension:
             best, data = (closure, theta), trace
@@ -329,7 +342,8 @@ def count(
             tick = time.perf_counter()
             search = find_polynomial_laws(
                 model, certify_degree, point=chooser, backend=arithmetic,
-                frame=closure.frames[0] if mode == "phi" else None, progress=progress)
+                frame=closure.frames[0] if mode == "phi" and closure.frames else None,
+                progress=progress)
             verified = search.laws
             timings["law_search"] = time.perf_counter() - tick
             exact = arithmetic if arithmetic.exact else make_backend("modular")
@@ -342,7 +356,9 @@ def count(
     lie = closure.lie_dimension
     certificate = Certificate(
         dimension=size, rank=lie, exact=arithmetic.exact,
-        rank_source="of the Lie algebra's trace at a point",
+        rank_source="of the Lie algebra's trace at a point" if oracle is None else (
+            f"mod {oracle.modulus} of probe vectors of the Lie algebra's trace (compiled "
+            f"polynomial fields, docs/theory.md 2.4)"),
         laws=[dynamics.express(model.ring.to_sympy(verified[i]), model) for i in independent],
         law_kind="independent polynomial", law_proof=f"of degree <= {certify_degree} "
         "verified exactly", gap=_gap(_upper(size, lie, arithmetic), poor, mode),
@@ -385,7 +401,39 @@ def count(
         timings=timings,
         data_samples=data.samples if data is not None else 0,
         activation_patterns=dict(data.patterns) if data is not None else {},
+        engine="fields" if oracle is None else "probes",
     )
+
+
+#: From this dimension on, ``count`` (engine "auto") takes the ranks of a model given by
+#: its φ or fields from the trace oracle instead of bracketing the fields symbolically.
+ORACLE_DIMENSION = 100
+
+
+def _polynomial_oracle(base: Model, model: Model, arithmetic: Backend, engine: str,
+                       mode: str) -> PolynomialOracle | None:
+    """The trace oracle of a model that is not a network graph, when it should be used.
+
+    The ranks are then exact mod a prime below 2**22 (the backend's, when its field is
+    such a prime), so they stay proved lower bounds; the laws are still sought and
+    verified exactly over Q.
+    """
+    if (base.graph is not None or mode != "phi" or engine == "fields" or not arithmetic.exact
+            or (engine == "auto" and model.dimension < ORACLE_DIMENSION)):
+        return None
+    p = arithmetic.characteristic
+    return PolynomialOracle(model, p if 2 < p < MAX_PROBE_MODULUS else PROBE_PRIME)
+
+
+def _residues(point: Sequence[Any], p: int) -> list[int] | None:
+    """The point mod p, or None when p divides a denominator."""
+    out = []
+    for value in point:
+        value = Fraction(value)
+        if value.denominator % p == 0:
+            return None
+        out.append(value.numerator * pow(value.denominator, -1, p) % p)
+    return out
 
 
 def _upper(size: int, lie: int, arithmetic: Backend) -> int:
@@ -428,6 +476,8 @@ def _probe_modulus(engine: str, model: Model, flow: Flow, mode: str,
         p = modulus or 0
         fits = cls.exact and getattr(cls, "prime_field", False) and (
             modulus is None or modulus < MAX_PROBE_MODULUS)
+    if engine == "probes" and model.graph is None and mode == "phi":
+        return None  # a model given by φ or fields: its own trace oracle (see count)
     if engine == "probes":
         if not suitable:
             raise InvalidOptionError(

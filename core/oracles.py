@@ -46,11 +46,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from conslaws.core.polynomials import SparseTerms
 from conslaws.core.probes import ModularNetwork, Probes, jet_multiply, residue
 
 __all__ = [
     "FieldOracle",
     "GradientOracle",
+    "PolynomialOracle",
     "MirrorOracle",
     "PhaseDraw",
     "PhaseOracle",
@@ -103,6 +105,101 @@ class GradientOracle(FieldOracle):
 
     def field_jet(self, point: IntArray, draw: Any) -> IntArray:
         return self.network.gradient_jet(point, draw)
+
+
+@dataclass
+class CoefficientDraw:
+    """Random combinations Σ_i c_i X_i of a model's generating fields: c is (fields, K)."""
+
+    coefficients: IntArray
+
+    @property
+    def count(self) -> int:
+        return int(self.coefficients.shape[1])
+
+    def columns(self, index: NDArray[np.intp]) -> CoefficientDraw:
+        return CoefficientDraw(self.coefficients[:, index])
+
+
+class PolynomialOracle(FieldOracle):
+    """Random combinations of polynomial fields, evaluated term by term on jets.
+
+    The fields are compiled once into a table of terms ``(field, component, c,
+    variables)``; a combination Σ_i c_i X_i at a jet point costs one jet product per
+    factor of each term, vectorized over terms and draws, with no symbolic bracket.
+    For φ models the terms of ∇φ_i are read off φ_i itself (no derivative is formed).
+
+    Parameters
+    ----------
+    model : Model
+        A model with φ or with polynomial generating fields.
+    modulus : int
+        A prime below 2**22.
+
+    Examples
+    --------
+    >>> from conslaws.core.model import Model
+    >>> oracle = PolynomialOracle(Model.from_phi(("u", "v"), ["u*v"]), 101)
+    >>> draw = CoefficientDraw(np.array([[1]]))
+    >>> oracle.field_jet(np.array([[[3], [5]]]), draw)[0, :, 0].tolist()   # ∇(uv) = (v, u)
+    [5, 3]
+    """
+
+    #: Terms evaluated per numpy batch (memory: terms x draws x jet size).
+    BATCH_ENTRIES = 2**24
+
+    def __init__(self, model: Any, modulus: int) -> None:
+        self.dimension = model.dimension
+        self.modulus = modulus
+        terms: list[tuple[int, int, int, tuple[int, ...]]] = []
+        if model.phi is not None:
+            for i, poly in enumerate(model.phi):
+                for coefficient, support in SparseTerms(poly).terms:
+                    for j, e in support:
+                        factors = [k for k, f in support for _ in range(f - (k == j))]
+                        terms.append((i, j, coefficient * e, tuple(factors)))
+            self.fields = len(model.phi)
+        else:
+            for i, field in enumerate(model.generators):
+                for j, component in field.components.items():
+                    for coefficient, support in SparseTerms(component).terms:
+                        factors = [k for k, f in support for _ in range(f)]
+                        terms.append((i, j, coefficient, tuple(factors)))
+            self.fields = len(model.generators)
+        # Grouped by degree, so that each group is one rectangular array of factors.
+        self.groups: list[tuple[IntArray, IntArray, IntArray, NDArray[np.intp]]] = []
+        for degree in sorted({len(t[3]) for t in terms}):
+            chosen = [t for t in terms if len(t[3]) == degree]
+            self.groups.append((
+                np.array([t[0] for t in chosen], dtype=np.intp),
+                np.array([t[1] for t in chosen], dtype=np.intp),
+                np.array([t[2] % modulus for t in chosen], dtype=np.int64),
+                np.array([t[3] for t in chosen], dtype=np.intp).reshape(len(chosen), degree)))
+
+    def draw(self, rng: np.random.Generator, count: int) -> CoefficientDraw:
+        return CoefficientDraw(rng.integers(0, self.modulus, size=(self.fields, count),
+                                            dtype=np.int64))
+
+    def field_jet(self, point: IntArray, draw: Any) -> IntArray:
+        p = self.modulus
+        terms, k = point.shape[0], draw.count
+        out = np.zeros((terms, self.dimension, k), dtype=np.int64)
+        for fields, components, coefficients, factors in self.groups:
+            step = max(1, self.BATCH_ENTRIES // max(1, terms * k))
+            for start in range(0, len(fields), step):
+                part = slice(start, start + step)
+                weight = coefficients[part, None] * draw.coefficients[fields[part]] % p
+                value = np.broadcast_to(weight[None], (terms, *weight.shape))
+                if factors.shape[1]:
+                    value = value * np.array([1] + [0] * (terms - 1))[:, None, None] % p
+                    for column in factors[part].T:
+                        value = jet_multiply(value, point[:, column], p)
+                else:
+                    value = value * np.array([1] + [0] * (terms - 1))[:, None, None] % p
+                np.add.at(out.transpose(1, 0, 2), components[part],
+                          np.asarray(value).transpose(1, 0, 2))
+                out %= p
+        return out
 
 
 class MirrorOracle(FieldOracle):

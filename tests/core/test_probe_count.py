@@ -289,9 +289,24 @@ def test_invalid_options(extra: dict[str, Any]) -> None:
         count("relu", seed=1, widths="2,2,2", **options)
 
 
-def test_probes_need_a_graph() -> None:
-    with pytest.raises(InvalidOptionError):
-        count("custom", phi="u*v1; u*v2", seed=1, engine="probes")
+@pytest.mark.parametrize(("arch", "opts"), [
+    ("custom", {"phi": "u*v1; u*v2"}),
+    ("custom", {"phi": "x1*x2*x3; x1**2*x4 - x2*x3"}),
+    ("custom", {"fields": "x2; x1 | x1*x2; 0"}),
+    ("attention", {"dim": 3, "head_dim": 2}),
+    ("attention", {"dim": 2, "head_dim": 2, "heads": 2}),
+])
+@pytest.mark.parametrize("flow", ["gradient", "momentum", "mirror"])
+def test_models_without_a_graph_probe_their_compiled_fields(
+        arch: str, opts: dict[str, Any], flow: str) -> None:
+    """φ and fields models: the trace oracle's ranks equal the symbolic closure's."""
+    if flow != "gradient" and "fields" in opts:
+        flow = "gradient"  # fields models carry no φ for a flow to transform
+    probed = count(arch, seed=3, engine="probes", flow=flow, **opts)
+    listed = count(arch, seed=3, engine="fields", flow=flow, **opts)
+    assert probed.engine == "probes" and listed.engine == "fields"
+    assert probed.trace_dimensions[-1] == listed.trace_dimensions[-1]
+    assert (probed.laws, probed.certified) == (listed.laws, listed.certified)
 
 
 def test_unknown_engine_with_a_non_graph_model() -> None:
