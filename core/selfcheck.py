@@ -68,7 +68,7 @@ POINTS = 1
 #: Coordinates of those points are drawn from [-2**31, 2**31].
 POINT_BOUND = 2**31
 #: Above this many matrix entries, independence is re-checked mod a fresh prime.
-EXACT_ENTRIES = 200_000
+EXACT_ENTRIES = 20_000
 #: Probes (random trace vectors) per check on the probe engine, per level.
 PROBES = 4
 
