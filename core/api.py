@@ -238,14 +238,16 @@ def count(
         Progress bars on stderr.
     engine : {"auto", "fields", "probes"}
         How the trace is evaluated.  ``"fields"`` lists the generating fields
-        (for a network, its paths) and brackets them; ``"probes"`` runs gated
-        forward passes mod a prime below 2**22 and proves the network's
-        structural quadratic laws (neuron rescalings, mixings of linear units)
-        from the graph, without listing paths (graph models, gradient flow,
-        modular backend).  ``"auto"`` uses probes
-        where they apply (unless a modulus of 2**22 or more is asked for) and
-        falls back to fields when they do not certify and the network has at
-        most ``PATH_LIMIT`` paths.
+        (for a network, its paths) and brackets them symbolically; ``"probes"``
+        evaluates random elements of W_0 and their brackets mod a prime below
+        2**22 through a trace oracle (:mod:`conslaws.core.oracles`): gated
+        forward passes for a network graph under any built-in flow, whose laws
+        are then the network's structural ones as the flow keeps them, or the
+        compiled fields of a model given by φ or fields, whose laws are sought
+        exactly as with ``"fields"``.  ``"auto"`` uses probes for networks
+        (unless a modulus of 2**22 or more is asked for), falling back to fields
+        when they do not certify and the network has at most ``PATH_LIMIT``
+        paths, and for other models from ``ORACLE_DIMENSION`` parameters on.
     **options
         Options of the architecture (``widths=...``).
 
