@@ -28,6 +28,7 @@ from conslaws.core.errors import ConslawsError, InvalidModulusError, InvalidOpti
 from conslaws.core.fields import VectorField
 from conslaws.core.flow import Flow
 from conslaws.core.graph import count_paths
+from conslaws.core.importers import IMPORT_OPTIONS, import_model, importable
 from conslaws.core.laws import find_polynomial_laws, independent_laws
 from conslaws.core.model import Model
 from conslaws.core.modrank import PROBE_PRIME
@@ -127,14 +128,32 @@ def _flow_model(model: Model, flow: Flow, mode: str) -> Model:
     return flow.transform(model)
 
 
+def _imported(architecture: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A torch module, ONNX model or ONNX file (os.PathLike) as a built Model with its
+    options consumed (:mod:`conslaws.core.importers`); anything else is left as it is."""
+    if not importable(architecture):
+        return architecture, options
+    unknown = sorted(set(options) - set(IMPORT_OPTIONS))
+    if unknown:
+        raise InvalidOptionError(
+            f"an imported network takes only the options {', '.join(IMPORT_OPTIONS)}, got "
+            f"{', '.join(unknown)}", argument=unknown[0])
+    return import_model(architecture, **options), {}
+
+
 def build_model(architecture: str | Architecture | Model, **options: Any) -> Model:
     """A model from an architecture name (or instance) and its options.
+
+    ``architecture`` may also be a ``torch.nn.Module`` (with ``input_shape=``, one
+    sample's shape), a loaded ONNX model or a path to an ``.onnx`` file
+    (``os.PathLike``): the network is imported (:mod:`conslaws.core.importers`).
 
     Examples
     --------
     >>> build_model("linear", widths="2,3,2").parameter_names[:3]
     ('W1_1_1', 'W1_1_2', 'W1_2_1')
     """
+    architecture, options = _imported(architecture, options)
     architecture = architecture_argument(architecture)
     if isinstance(architecture, Model):
         if options:
@@ -214,7 +233,10 @@ def count(
     Parameters
     ----------
     architecture : str, Architecture or Model
-        Registry name (``"relu"``), plugin instance, or a built model.
+        Registry name (``"relu"``), plugin instance, or a built model; or a network
+        to import (:mod:`conslaws.core.importers`): a ``torch.nn.Module`` (with the
+        option ``input_shape``), a loaded ONNX model, or an ``.onnx`` file as an
+        ``os.PathLike``.
     backend : str or Backend
         ``"modular"`` (default), ``"rational"`` or ``"float"``.
     seed : int, optional
@@ -257,6 +279,7 @@ def count(
     """
     start = time.perf_counter()
     _check_mode(mode)
+    architecture, options = _imported(architecture, options)
     args = check_run_arguments(architecture=architecture, backend=backend, seed=seed,
                                point=point, flow=flow, flow_options=flow_options,
                                modulus=modulus, progress=progress,
@@ -549,10 +572,12 @@ def find_laws(
     Returns a basis of the space of such laws as sympy expressions, how many
     are functionally independent, and whether they are ``complete`` (account
     for every law the Lie closure allows, which certifies the count).
+    ``architecture`` is as in :func:`count` (an imported network too).
     """
     start = time.perf_counter()
     _check_mode(mode)
     degree = search_degree_argument(degree, "degree", minimum=1)
+    architecture, options = _imported(architecture, options)
     args = check_run_arguments(architecture=architecture, backend=backend, seed=seed,
                                point=point, flow=flow, flow_options=flow_options,
                                modulus=modulus, progress=progress)

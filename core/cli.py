@@ -4,6 +4,7 @@
 
     conslaws count ARCH [ARCH OPTIONS] [--backend B] [--seed N] [--point VALUES]
                    [--mode phi|data] [--json]
+    conslaws count --onnx FILE [--loss L] [--backend B] ...   (laws too)
     conslaws laws  ARCH [ARCH OPTIONS] --degree K [--backend B]
                    [--format text|json|latex|sage|mathematica|maple]
     conslaws list
@@ -70,6 +71,10 @@ ARGUMENT_FLAGS: dict[str, str] = {
 BAD_INPUT, INTERNAL_ERROR, INTERRUPTED, BROKEN_PIPE = 2, 1, 130, 141
 #: Seeds drawn when none is given lie in [0, SEED_RANGE), like the library's.
 SEED_RANGE = 2**32
+#: ``count --onnx FILE`` (and ``laws``) is parsed as ``count :onnx --onnx FILE``: the
+#: file stands in place of ARCH, and this sub-parser (a name no entry point can
+#: register) holds its options.
+ONNX_ROUTE = ":onnx"
 
 EPILOG_TOP = """\
 examples:
@@ -101,6 +106,8 @@ examples:
 
 A count is certified when its two bounds meet (see 'conslaws --help' for the
 terms); otherwise both bounds are printed with what is and is not proved.
+'--onnx FILE' in place of ARCH counts the network of an ONNX file (exported
+from PyTorch, say; needs pip install 'conslaws[onnx]').
 """
 
 EPILOG_LAWS = """\
@@ -115,7 +122,8 @@ are written there: Mathematica has W1x2x3 for W1_2_3), then one law per line.
 
 The laws printed are a basis of the vector space of all polynomial laws of
 degree 1..K, each verified exactly; "complete" means they account for every
-law of the flow (the count is certified).
+law of the flow (the count is certified).  '--onnx FILE' in place of ARCH
+reads the network of an ONNX file.
 """
 
 EPILOG_SIMULATE = """\
@@ -154,15 +162,20 @@ class _Parser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> NoReturn:
+        # The --onnx route stands in place of ARCH: say so, instead of naming the route.
+        message = message.replace(f", '{ONNX_ROUTE}')", "; or --onnx FILE)").replace(
+            "required: ARCH", "required: ARCH (or --onnx FILE)")
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """``parser.parse_args(argv)``, with unknown options pointed at the sub-command's help."""
-    args, extras = parser.parse_known_args(argv)
+    args, extras = parser.parse_known_args(_route_onnx(sys.argv[1:] if argv is None else argv))
     if extras:
+        arch = getattr(args, "architecture", None)
         where = " ".join(str(part) for part in (parser.prog, getattr(args, "command", None),
-                                                getattr(args, "architecture", None)) if part)
+                                                "--onnx FILE" if arch == ONNX_ROUTE else arch)
+                         if part)
         raise UsageError(f"unrecognized arguments: {' '.join(extras)} (see '{where} --help')")
     return args
 
@@ -327,6 +340,45 @@ def _add_architecture(sub: Any, name: str, command: str, add_help: bool) -> None
     parser.set_defaults(architecture=name)
 
 
+def _add_onnx(sub: Any, command: str, add_help: bool) -> None:
+    """The options of ``conslaws COMMAND --onnx FILE`` (see :data:`ONNX_ROUTE`)."""
+    from conslaws.core.architecture import LOSS_OPTION
+
+    # No help=: the route is not listed among the architectures (the epilog shows it).
+    parser = sub.add_parser(
+        ONNX_ROUTE, prog=f"conslaws {command}",
+        description="the network of an ONNX file (Gemm/MatMul, Conv, Relu, LeakyRelu, "
+                    "MaxPool, AveragePool, Add, Flatten, Reshape; needs pip install "
+                    "'conslaws[onnx]')",
+        epilog=EPILOG_COUNT if command == "count" else EPILOG_LAWS,
+        formatter_class=argparse.RawDescriptionHelpFormatter, add_help=add_help)
+    group = parser.add_argument_group("network")
+    group.add_argument("--onnx", required=True, metavar="FILE",
+                       help="the ONNX file, in place of ARCH (required)")
+    group.add_argument(LOSS_OPTION.cli_flag, dest=f"arch_{LOSS_OPTION.name}",
+                       metavar=LOSS_OPTION.metavar, help=LOSS_OPTION.help)
+    _add_common(parser, command)
+    parser.set_defaults(architecture=ONNX_ROUTE)
+
+
+def _route_onnx(argv: Sequence[str]) -> list[str]:
+    """``COMMAND --onnx FILE ...`` as ``COMMAND :onnx --onnx FILE ...`` (:data:`ONNX_ROUTE`)."""
+    items = list(argv)
+    if (len(items) > 1 and items[0] in ("count", "laws") and isinstance(items[1], str)
+            and (items[1] == "--onnx" or items[1].startswith("--onnx="))):
+        return [items[0], ONNX_ROUTE, *items[1:]]
+    return items
+
+
+def _network(args: argparse.Namespace) -> Any:
+    """The architecture name, or for ``--onnx FILE`` the file as a path (which the API imports)."""
+    from pathlib import Path
+
+    if args.architecture == ONNX_ROUTE:
+        return Path(args.onnx)
+    return args.architecture
+
+
 def _add_architecture_options(parser: argparse.ArgumentParser, name: str,
                               options: Sequence[Option]) -> None:
     """The declared options of one architecture, as ``--flags`` stored under ``arch_*``."""
@@ -419,6 +471,7 @@ def build_parser(*, add_help: bool = True) -> argparse.ArgumentParser:
         archs.required = True
         for name in architectures.names():
             _add_architecture(archs, name, command, add_help)
+        _add_onnx(archs, command, add_help)
     if not add_help:
         return parser
     simulate = commands.add_parser(
@@ -518,13 +571,14 @@ def _count_keywords(args: argparse.Namespace) -> dict[str, Any]:
                 flow_options=_flow_options(args), **_architecture_options(args))
 
 
-def count_arguments(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
+def count_arguments(argv: Sequence[str]) -> tuple[Any, dict[str, Any]]:
     """The architecture and :func:`~conslaws.core.api.count` keywords of ``conslaws count ARGV``.
 
     ``argv`` is what follows ``conslaws count``, parsed by the command line's
     own parser (so a sweep case means what it means on the command line);
     nothing is printed and nothing exits: a bad argument raises
-    :class:`UsageError`, and ``--help`` is an unknown option.
+    :class:`UsageError`, and ``--help`` is an unknown option.  The architecture
+    is a name, or for ``--onnx FILE`` the file as a ``pathlib.Path``.
 
     Examples
     --------
@@ -540,7 +594,7 @@ def count_arguments(argv: Sequence[str]) -> tuple[str, dict[str, Any]]:
     if not all(isinstance(item, str) for item in items):
         raise UsageError(f"arguments must be strings, got {items!r}")
     args = _parse(_case_parser(), ["count", *items])
-    return args.architecture, _count_keywords(args)
+    return _network(args), _count_keywords(args)
 
 
 def count_from_arguments(argv: Sequence[str]) -> Any:
@@ -660,11 +714,11 @@ def _run(args: argparse.Namespace) -> str:
         args.seed = _draw_seed()
     result: Any
     if args.command == "count":
-        result = count(args.architecture, progress=_progress(args), **_count_keywords(args))
+        result = count(_network(args), progress=_progress(args), **_count_keywords(args))
     else:
         if args.tolerance is not None:
             raise InvalidOptionError("--tolerance applies to counts only")
-        result = find_laws(args.architecture, args.degree, backend=args.backend,
+        result = find_laws(_network(args), args.degree, backend=args.backend,
                            seed=args.seed, point=args.point, mode=args.mode,
                            modulus=args.modulus, progress=_progress(args), flow=args.flow,
                            flow_options=_flow_options(args), **_architecture_options(args))

@@ -106,6 +106,9 @@ class Model:
         self.layers = layers
         self.graph = graph
         self.notes: tuple[str, ...] = tuple(notes)
+        #: For an imported network, each parameter's name in its framework
+        #: (``fc1.weight[3,5]`` for ``fc1_weight_3_5``), in order; None otherwise.
+        self.framework_names: tuple[str, ...] | None = None
         self._generators = generators
         self._phi = phi
         self._expansion = expansion

@@ -161,6 +161,10 @@ class LawMonitor:
     def __init__(self, model: Any, laws: Any) -> None:
         self.names, given = _laws_and_names(model, laws)
         self.dimension = len(self.names)
+        # An imported network's parameters are matched by their framework names
+        # (``0.weight[3,5]``), the laws written in the model's own.
+        framework = getattr(model, "framework_names", None)
+        self._matched = tuple(framework) if framework else self.names
         self._values: list[_Polynomial] = []
         self._quadratic: list[QuadraticLaw | None] = []
         self.laws: list[str] = []
@@ -184,7 +188,7 @@ class LawMonitor:
         if key in self._slots:
             return self._slots[key]
         where: dict[str, tuple[list[int], list[int]]] = {}
-        for position, name in enumerate(self.names):
+        for position, name in enumerate(self._matched):
             match = _INDEXED.match(name)
             if match and match.group("base") in shapes:
                 base = match.group("base")

@@ -52,10 +52,10 @@ from conslaws.core.probes import ModularNetwork, Probes, jet_multiply, residue
 __all__ = [
     "FieldOracle",
     "GradientOracle",
-    "PolynomialOracle",
     "MirrorOracle",
     "PhaseDraw",
     "PhaseOracle",
+    "PolynomialOracle",
     "momentum_drift",
     "nested_bracket_rows",
     "nesterov_drift",

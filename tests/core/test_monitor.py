@@ -347,3 +347,28 @@ def test_attach_checks_names() -> None:
         LawMonitor(model, laws).attach(torch.optim.SGD(module.parameters(), lr=0.1), module)
     with pytest.raises(InvalidOptionError, match="optimizer"):
         LawMonitor(model, laws).attach(object(), module)
+
+
+def test_attach_matches_an_imported_module_by_its_framework_names() -> None:
+    """An imported module's laws use safe names; its tensors are found by their own."""
+    torch = pytest.importorskip("torch")
+    from conslaws.core.api import count
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(),
+                              torch.nn.Linear(4, 2, bias=False)).double()
+    model = build_model(net, input_shape=(3,))
+    assert model.framework_names is not None and model.framework_names[0] == "0.weight[0,0]"
+    monitor = LawMonitor(model, count(net, input_shape=(3,), seed=1).verified_laws)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    handle = monitor.attach(optimizer, net)
+    x, y = torch.randn(8, 3, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
+    for _ in range(3):
+        optimizer.zero_grad()
+        ((net(x) - y) ** 2).mean().backward()
+        optimizer.step()
+    handle.remove()
+    measured = np.diff(np.array(monitor.values), axis=0)
+    predicted = np.array([p for p in monitor.predicted if p is not None])
+    assert predicted.shape == measured.shape
+    np.testing.assert_allclose(measured, predicted, rtol=1e-9, atol=1e-13)
