@@ -19,11 +19,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from conslaws.core.architecture import Architecture, Option, describe_options, parse_positive_int
+from conslaws.core.algebra.polynomials import PolynomialRing
 from conslaws.core.errors import InvalidOptionError
-from conslaws.core.graph import sum_polynomials
-from conslaws.core.model import Model
-from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.models.graph import sum_polynomials
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.architecture import (
+    Architecture,
+    Option,
+    describe_options,
+    parse_positive_int,
+)
 from conslaws.core.validation import ModelSize
 
 __all__ = ["AttentionArchitecture"]

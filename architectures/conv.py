@@ -50,7 +50,9 @@ from typing import Any, ClassVar
 
 import networkx as nx
 
-from conslaws.core.architecture import (
+from conslaws.core.errors import InvalidOptionError
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.architecture import (
     ACTIVATION_OPTION,
     LOSS_OPTION,
     SLOPE_OPTION,
@@ -61,8 +63,6 @@ from conslaws.core.architecture import (
     parse_positive_int,
     parse_widths,
 )
-from conslaws.core.errors import InvalidOptionError
-from conslaws.core.model import Model
 from conslaws.core.validation import ModelSize
 
 __all__ = ["ConvArchitecture"]
@@ -180,7 +180,7 @@ def _positions(side: int, dims: int) -> Iterator[tuple[int, ...]]:
 
 
 def _graph(layout: _Layout) -> nx.DiGraph:
-    """The network graph of ``layout`` (see :mod:`conslaws.core.graph`)."""
+    """The network graph of ``layout`` (see :mod:`conslaws.core.models.graph`)."""
     graph = nx.DiGraph()
     dims, channels = layout.dims, layout.channels
     inputs = [_node(layout, 0, i, t) for i in range(1, channels[0] + 1)

@@ -27,10 +27,10 @@ from typing import Any, ClassVar
 import sympy
 
 from conslaws.core.algebra.parsing import parse_formula, parse_name
-from conslaws.core.architecture import Architecture, Option
+from conslaws.core.algebra.polynomials import sympify_expression
 from conslaws.core.errors import InvalidExpressionError, InvalidOptionError
-from conslaws.core.model import Model
-from conslaws.core.polynomials import sympify_expression
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.architecture import Architecture, Option
 
 __all__ = ["CustomArchitecture"]
 

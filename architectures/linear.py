@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from conslaws.architectures.layered import layered_graph, layered_size
-from conslaws.core.architecture import (
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.architecture import (
     LOSS_OPTION,
     Architecture,
     Option,
     describe_options,
     parse_widths,
 )
-from conslaws.core.model import Model
 from conslaws.core.validation import ModelSize
 
 __all__ = ["LinearArchitecture"]

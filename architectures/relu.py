@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from conslaws.architectures.layered import layered_graph, layered_size
-from conslaws.core.architecture import (
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.architecture import (
     ACTIVATION_OPTION,
     LOSS_OPTION,
     SLOPE_OPTION,
@@ -22,7 +23,6 @@ from conslaws.core.architecture import (
     parse_flag,
     parse_widths,
 )
-from conslaws.core.model import Model
 from conslaws.core.validation import ModelSize
 
 __all__ = ["ReluArchitecture"]

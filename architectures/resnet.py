@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 import networkx as nx
 
-from conslaws.core.architecture import (
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.architecture import (
     ACTIVATION_OPTION,
     LOSS_OPTION,
     SLOPE_OPTION,
@@ -27,7 +28,6 @@ from conslaws.core.architecture import (
     describe_options,
     parse_positive_int,
 )
-from conslaws.core.model import Model
 from conslaws.core.validation import ModelSize
 
 __all__ = ["ResnetArchitecture"]

@@ -12,6 +12,6 @@ Three backends ship with conslaws, each registered through the
 ``float`` (:class:`~conslaws.backends.floating.FloatBackend`)
     numpy float64 with an SVD rank: a quick estimate, never certified.
 
-The contract all three follow is documented in :mod:`conslaws.core.backend`
-and checked by :mod:`conslaws.core.testing`.
+The contract all three follow is documented in :mod:`conslaws.core.plugins.backend`
+and checked by :mod:`conslaws.core.plugins.testing`.
 """

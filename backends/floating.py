@@ -23,8 +23,8 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from conslaws.core.backend import Backend, Rational, Rows, row_items
 from conslaws.core.errors import InvalidOptionError, InvalidPointError
+from conslaws.core.plugins.backend import Backend, Rational, Rows, row_items
 
 __all__ = ["FloatBackend"]
 

@@ -20,7 +20,8 @@ from typing import Any, cast
 
 import flint
 
-from conslaws.core.backend import (
+from conslaws.core.errors import InvalidModulusError, InvalidPointError
+from conslaws.core.plugins.backend import (
     Backend,
     Rational,
     Rows,
@@ -28,7 +29,6 @@ from conslaws.core.backend import (
     leading_columns,
     row_items,
 )
-from conslaws.core.errors import InvalidModulusError, InvalidPointError
 
 __all__ = ["DEFAULT_MODULUS", "ModularBackend", "check_modulus"]
 

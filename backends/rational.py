@@ -15,7 +15,8 @@ from typing import Any, cast
 
 import flint
 
-from conslaws.core.backend import (
+from conslaws.core.errors import InvalidPointError
+from conslaws.core.plugins.backend import (
     Backend,
     Rational,
     Rows,
@@ -23,7 +24,6 @@ from conslaws.core.backend import (
     leading_columns,
     row_items,
 )
-from conslaws.core.errors import InvalidPointError
 
 __all__ = ["RationalBackend"]
 

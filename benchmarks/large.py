@@ -37,7 +37,7 @@ CASES: list[tuple[str, bool]] = [
 
 RUNNER = """
 import json, resource, sys
-from conslaws.core.cli import count_from_arguments
+from conslaws.core.frontends.cli import count_from_arguments
 result = count_from_arguments(["count", *sys.argv[1:]]).to_dict()
 result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))

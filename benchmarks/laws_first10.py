@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import conslaws.core as cl
-from conslaws.core.cli import build_parser
+from conslaws.core.frontends.cli import build_parser
 
 DEFAULT_BENCH = Path(__file__).resolve().parent / "data"
 

@@ -1,7 +1,7 @@
 """What the self-checks cost on the reference sweeps.
 
 Every certified count re-checks its laws by an independent path before it is
-called certified (``conslaws.core.selfcheck``).  This runs every case of each
+called certified (``conslaws.core.engine.selfcheck``).  This runs every case of each
 sweep in ``benchmarks/data`` in-process, with the self-check functions wrapped
 by timers, and prints the time spent in them against the total time of the
 counts.  (Timing the sweep with and without the checks measures the same thing
@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from conslaws.core import api, probe_count
+from conslaws.core.engine import probe_count
 from conslaws.core.errors import ConslawsError
-from conslaws.core.sweep import load_cases
+from conslaws.core.frontends import api
+from conslaws.core.frontends.sweep import load_cases
 
 DATA = Path(__file__).resolve().parent / "data"
 CHECKS = [(api, "check_laws"), (probe_count, "check_conserved_on_probes"),
@@ -61,7 +62,7 @@ def measure(cases: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 def api_count(args: list[str]) -> None:
-    from conslaws.core.cli import main
+    from conslaws.core.frontends.cli import main
 
     with mock.patch("sys.stdout"), mock.patch("sys.stderr") as stderr:
         stderr.isatty.return_value = False  # no progress bars

@@ -7,7 +7,7 @@ The public API:
 * :func:`is_conserved` — exact check of one candidate law;
 * :func:`build_model`, :class:`Model` — architectures and custom parameterizations;
 * :func:`lie_closure` — the Lie-algebra closure at a point;
-* :mod:`conslaws.core.registry` — plugins (backends, architectures).
+* :mod:`conslaws.core.plugins.registry` — plugins (backends, architectures).
 
 Examples
 --------
@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING, Any
 # script's first line must not drag in the whole API (nor meet a half-built module),
 # and the command line starts faster.
 _HOME = {
-    "build_model": "api",
-    "count": "api",
-    "find_laws": "api",
-    "make_backend": "api",
-    "Architecture": "architecture",
-    "Option": "architecture",
-    "Backend": "backend",
-    "Closure": "closure",
-    "lie_closure": "closure",
+    "build_model": "frontends.api",
+    "count": "frontends.api",
+    "find_laws": "frontends.api",
+    "make_backend": "frontends.api",
+    "Architecture": "plugins.architecture",
+    "Option": "plugins.architecture",
+    "Backend": "plugins.backend",
+    "Closure": "engine.closure",
+    "lie_closure": "engine.closure",
     "ConslawsError": "errors",
     "InvalidExpressionError": "errors",
     "InvalidGraphError": "errors",
@@ -47,19 +47,18 @@ _HOME = {
     "ModelTooLargeError": "errors",
     "PluginError": "errors",
     "UnknownNameError": "errors",
-    "VectorField": "fields",
-    "find_polynomial_laws": "laws",
-    "is_conserved": "laws",
-    "Model": "model",
-    "CountResult": "results",
-    "LawsResult": "results",
+    "VectorField": "algebra.vector_fields",
+    "find_polynomial_laws": "engine.laws",
+    "is_conserved": "engine.laws",
+    "Model": "models.model",
+    "CountResult": "frontends.results",
+    "LawsResult": "frontends.results",
 }
 
 if TYPE_CHECKING:
-    from conslaws.core.api import build_model, count, find_laws, make_backend
-    from conslaws.core.architecture import Architecture, Option
-    from conslaws.core.backend import Backend
-    from conslaws.core.closure import Closure, lie_closure
+    from conslaws.core.algebra.vector_fields import VectorField
+    from conslaws.core.engine.closure import Closure, lie_closure
+    from conslaws.core.engine.laws import find_polynomial_laws, is_conserved
     from conslaws.core.errors import (
         ConslawsError,
         InvalidExpressionError,
@@ -71,10 +70,11 @@ if TYPE_CHECKING:
         PluginError,
         UnknownNameError,
     )
-    from conslaws.core.fields import VectorField
-    from conslaws.core.laws import find_polynomial_laws, is_conserved
-    from conslaws.core.model import Model
-    from conslaws.core.results import CountResult, LawsResult
+    from conslaws.core.frontends.api import build_model, count, find_laws, make_backend
+    from conslaws.core.frontends.results import CountResult, LawsResult
+    from conslaws.core.models.model import Model
+    from conslaws.core.plugins.architecture import Architecture, Option
+    from conslaws.core.plugins.backend import Backend
 
 
 def __getattr__(name: str) -> Any:

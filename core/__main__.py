@@ -2,6 +2,6 @@
 
 import sys
 
-from conslaws.core.cli import main
+from conslaws.core.frontends.cli import main
 
 sys.exit(main())

@@ -79,7 +79,7 @@ class PluginError(ConslawsError, TypeError):
 
 
 class InvalidGraphError(ConslawsError, ValueError):
-    """An architecture's network graph does not follow the format of conslaws.core.graph."""
+    """An architecture's network graph does not follow the format of conslaws.core.models.graph."""
 
 
 class ModelTooLargeError(ConslawsError, ValueError):

@@ -1,6 +1,6 @@
 """Checks of user arguments and size guards, run before anything is built.
 
-Every public entry point (:func:`~conslaws.core.api.count`, ``find_laws``,
+Every public entry point (:func:`~conslaws.core.frontends.api.count`, ``find_laws``,
 ``build_model``, ``make_backend``, ``make_flow``, the ``Model`` constructors and
 the architecture plugins) validates its arguments here first, so that a bad
 value raises one :class:`~conslaws.core.errors.ConslawsError` naming the
@@ -25,7 +25,7 @@ Limits
   every term (about a byte each): a sum of 20,000 cubic terms in 20,002 variables
   needs gigabytes, and its conversion crashed the process.
 * law searches: ``C(D + K, K) - 1`` unknown coefficients for degree K in D
-  variables, bounded by :data:`conslaws.core.laws.MAX_MONOMIALS`.
+  variables, bounded by :data:`conslaws.core.engine.laws.MAX_MONOMIALS`.
 
 Examples
 --------
@@ -63,10 +63,10 @@ from conslaws.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from conslaws.core.architecture import Architecture
-    from conslaws.core.backend import Backend
-    from conslaws.core.flow import Flow
-    from conslaws.core.model import Model
+    from conslaws.core.models.model import Model
+    from conslaws.core.plugins.architecture import Architecture
+    from conslaws.core.plugins.backend import Backend
+    from conslaws.core.plugins.flow import Flow
 
 __all__ = [
     "MAX_DEGREE",
@@ -258,7 +258,7 @@ def point_argument(point: Any) -> str | list[Any] | None:
 
     A mapping becomes the text ``"u=1,v=3/2"`` (its values checked here); names,
     values and the length are checked against the model by
-    :mod:`conslaws.core.point`.
+    :mod:`conslaws.core.models.point`.
 
     Examples
     --------
@@ -367,7 +367,7 @@ def rows_argument(fields: Any, dimension: int, argument: str = "fields") -> list
         raise _refuse(InvalidExpressionError, argument,
                       f"{argument} must be a sequence of vector fields, each a sequence of "
                       f"{dimension} components, got {_shown(fields)} ({_type_name(fields)})")
-    from conslaws.core.fields import VectorField
+    from conslaws.core.algebra.vector_fields import VectorField
 
     result: list[Any] = []
     for i, field in enumerate(items, 1):
@@ -388,8 +388,8 @@ def rows_argument(fields: Any, dimension: int, argument: str = "fields") -> list
 
 def architecture_argument(architecture: Any) -> str | Architecture | Model:
     """An architecture name, an Architecture (instance or class) or a built Model."""
-    from conslaws.core.architecture import Architecture
-    from conslaws.core.model import Model
+    from conslaws.core.models.model import Model
+    from conslaws.core.plugins.architecture import Architecture
 
     if isinstance(architecture, (str, Architecture, Model)):
         return architecture
@@ -407,7 +407,7 @@ def architecture_argument(architecture: Any) -> str | Architecture | Model:
 
 def backend_argument(backend: Any) -> str | Backend:
     """A backend name or a Backend instance."""
-    from conslaws.core.backend import Backend
+    from conslaws.core.plugins.backend import Backend
 
     if isinstance(backend, (str, Backend)):
         return backend
@@ -418,7 +418,7 @@ def backend_argument(backend: Any) -> str | Backend:
 
 def flow_argument(flow: Any) -> str | Flow:
     """A flow name or a Flow instance."""
-    from conslaws.core.flow import Flow
+    from conslaws.core.plugins.flow import Flow
 
     if isinstance(flow, (str, Flow)):
         return flow
@@ -598,7 +598,7 @@ def _magnitude(number: int) -> str:
 def check_search_size(dimension: int, degree: int, argument: str = "degree") -> None:
     """Raise SearchTooLargeError when a law search of this degree would be refused.
 
-    The bound of :mod:`conslaws.core.laws` is applied before the model's closure is
+    The bound of :mod:`conslaws.core.engine.laws` is applied before the model's closure is
     computed, with arithmetic that stays fast for any degree.
 
     Examples
@@ -606,9 +606,9 @@ def check_search_size(dimension: int, degree: int, argument: str = "degree") -> 
     >>> check_search_size(5, 4_000_000_000, "certify_degree")
     Traceback (most recent call last):
         ...
-    conslaws.core.laws.SearchTooLargeError: certify_degree 4,000,000,000 in 5 variables means ...
+    conslaws.core.engine.laws.SearchTooLargeError: certify_degree 4,000,000,000 in 5 ...
     """
-    from conslaws.core.laws import MAX_MONOMIALS, SearchTooLargeError
+    from conslaws.core.engine.laws import MAX_MONOMIALS, SearchTooLargeError
 
     if law_unknowns(dimension, degree, cap=MAX_MONOMIALS) <= MAX_MONOMIALS:
         return
@@ -631,9 +631,9 @@ def search_degree_argument(degree: Any, argument: str, minimum: int) -> int:
     >>> search_degree_argument(10**21, "degree", 1)
     Traceback (most recent call last):
         ...
-    conslaws.core.laws.SearchTooLargeError: degree 1,000,000,000,000,000,000,000 means at least ...
+    conslaws.core.engine.laws.SearchTooLargeError: degree 1,000,000,000,000,000,000,000 ...
     """
-    from conslaws.core.laws import MAX_MONOMIALS, SearchTooLargeError
+    from conslaws.core.engine.laws import MAX_MONOMIALS, SearchTooLargeError
 
     value = integer_argument(degree, argument, minimum=minimum)
     if value > MAX_MONOMIALS:

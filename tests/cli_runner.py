@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from conslaws.core.cli import main
+from conslaws.core.frontends.cli import main
 
 __all__ = ["run_cli"]
 

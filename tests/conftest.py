@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conslaws.core.api import count
 from conslaws.core.errors import ConslawsError
-from conslaws.core.registry import backends
+from conslaws.core.frontends.api import count
+from conslaws.core.plugins.registry import backends
 
 _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:

@@ -179,7 +179,7 @@ JSON_BLOCKS = [b for b in BLOCKS if b.language == "json"]
 def test_json_blocks_parse(block: Block, tmp_path: Path) -> None:
     document = json.loads(block.text)
     if isinstance(document, dict) and "cases" in document:  # a sweep file: loadable as one
-        from conslaws.core.sweep import load_cases
+        from conslaws.core.frontends.sweep import load_cases
 
         (tmp_path / "cases.json").write_text(block.text)
         assert len(load_cases(tmp_path / "cases.json")) == len(document["cases"])

@@ -25,8 +25,8 @@ from cli_runner import run_cli
 from reference import reference_count, sympy_is_conserved
 
 import conslaws.core as cl
-from conslaws.core.api import build_model
-from conslaws.core.numeric import GraphNetwork
+from conslaws.core.frontends.api import build_model
+from conslaws.core.models.numeric import GraphNetwork
 
 
 def hand_phi(widths: tuple[int, int, int], bias: bool, activation: str,

@@ -30,8 +30,8 @@ from reference import (
 )
 
 from conslaws.core import build_model, count, find_laws
-from conslaws.core.cli import main
 from conslaws.core.errors import InvalidOptionError
+from conslaws.core.frontends.cli import main
 
 SEED = 20240623
 

@@ -28,10 +28,10 @@ from reference import (
 )
 
 from conslaws.core import build_model, count, find_laws
-from conslaws.core.architecture import convert_options
-from conslaws.core.cli import main
 from conslaws.core.errors import InvalidOptionError
-from conslaws.core.registry import architectures
+from conslaws.core.frontends.cli import main
+from conslaws.core.plugins.architecture import convert_options
+from conslaws.core.plugins.registry import architectures
 
 SEED = 20240620
 

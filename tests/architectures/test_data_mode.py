@@ -24,8 +24,8 @@ from reference import reference_lie_rank
 from regions2d import region_points
 
 from conslaws.core import count
-from conslaws.core.cli import main
 from conslaws.core.errors import InvalidOptionError
+from conslaws.core.frontends.cli import main
 
 SEED = 20240624
 

@@ -1,4 +1,4 @@
-"""Networks as graphs: φ read off by the gated-network view (conslaws.core.graph).
+"""Networks as graphs: φ read off by the gated-network view (conslaws.core.models.graph).
 
 φ from the graph mechanism is compared with φ built independently (sympy matrix
 products, explicit path enumeration, or derived by hand for small graphs with
@@ -29,8 +29,8 @@ from reference import (
 
 from conslaws.architectures.layered import layered_graph
 from conslaws.core import InvalidGraphError, Model, build_model, count, find_laws
-from conslaws.core.graph import phi_from_graph
-from conslaws.core.registry import architectures
+from conslaws.core.models.graph import phi_from_graph
+from conslaws.core.plugins.registry import architectures
 
 SEED = 20240614
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -36,7 +36,7 @@ from reference import (
 from regions2d import region_points
 
 from conslaws.core import build_model, count, find_laws
-from conslaws.core.cli import main
+from conslaws.core.frontends.cli import main
 
 SEED = 20240622
 

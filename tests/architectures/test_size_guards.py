@@ -26,12 +26,12 @@ import networkx as nx
 import pytest
 import sympy
 
-import conslaws.core.model as model_module
+import conslaws.core.models.model as model_module
 import conslaws.core.validation as validation
 from conslaws.core import build_model, count
 from conslaws.core.errors import InvalidExpressionError, InvalidOptionError, ModelTooLargeError
-from conslaws.core.model import Model
-from conslaws.core.registry import architectures
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.registry import architectures
 
 LIMIT = validation.MAX_PARAMETERS
 
@@ -238,7 +238,7 @@ SHAPES: list[tuple[str, dict[str, Any]]] = [
                          ids=[f"{a}-{i}" for i, (a, _) in enumerate(SHAPES)])
 def test_estimates_match_the_built_models(architecture: str, options: dict[str, Any]) -> None:
     arch = architectures.load(architecture)()
-    from conslaws.core.architecture import convert_options
+    from conslaws.core.plugins.architecture import convert_options
 
     size = arch.estimate(**convert_options(arch.name, arch.options, options))
     model = build_model(architecture, **options)

@@ -1,6 +1,6 @@
 """The backend contract, run on every registered backend.
 
-Each check of :mod:`conslaws.core.testing` is its own test, for every backend
+Each check of :mod:`conslaws.core.plugins.testing` is its own test, for every backend
 the registry knows (built-in ones arrive through entry points, so discovery is
 exercised too), followed by hypothesis properties that hold in any field.
 """
@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conslaws.backends.rational import RationalBackend
-from conslaws.core.backend import Backend, Rows
-from conslaws.core.registry import backends
-from conslaws.core.testing import backend_checks, check_backend, check_exact_backends_agree
+from conslaws.core.plugins.backend import Backend, Rows
+from conslaws.core.plugins.registry import backends
+from conslaws.core.plugins.testing import backend_checks, check_backend, check_exact_backends_agree
 
 BACKEND_NAMES = backends.names()
 # The check names are the same for every backend; take them from one that is

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from conslaws.backends.rational import RationalBackend
-from conslaws.core.backend import Backend, Rational, Rows
 from conslaws.core.errors import PluginError, UnknownNameError
-from conslaws.core.registry import backends
-from conslaws.core.testing import check_backend
+from conslaws.core.plugins.backend import Backend, Rational, Rows
+from conslaws.core.plugins.registry import backends
+from conslaws.core.plugins.testing import check_backend
 
 
 def test_builtin_backends_discovered() -> None:

@@ -27,7 +27,7 @@ import sympy
 from cli_runner import run_cli
 
 import conslaws.core as cl
-from conslaws.core.api import make_flow
+from conslaws.core.engine.laws import SearchTooLargeError
 from conslaws.core.errors import (
     ConslawsError,
     InvalidExpressionError,
@@ -36,7 +36,7 @@ from conslaws.core.errors import (
     InvalidOptionError,
     InvalidPointError,
 )
-from conslaws.core.laws import SearchTooLargeError
+from conslaws.core.frontends.api import make_flow
 
 u, v1, v2 = sympy.symbols("u v1 v2")
 PHI = "u*v1; u*v2"

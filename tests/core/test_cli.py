@@ -1,6 +1,6 @@
 """The command line against its contract (docs/cli.md).
 
-Most runs call :func:`conslaws.core.cli.main` in-process; a few go through
+Most runs call :func:`conslaws.core.frontends.cli.main` in-process; a few go through
 ``python -m conslaws.core`` in a subprocess to check real exit statuses and
 streams.  Expected counts and laws come from theory.md's reference table or are
 derived in the comments and checked with sympy.

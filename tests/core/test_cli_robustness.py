@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 from cli_runner import run_cli
 
-import conslaws.core.api as api
-from conslaws.core.cli import error_message
+import conslaws.core.frontends.api as api
 from conslaws.core.errors import InvalidOptionError, InvalidPointError
-from conslaws.core.simulate import simulate
+from conslaws.core.frontends.cli import error_message
+from conslaws.core.frontends.simulate import simulate
 
 
 def python_cli(*argv: str, **options: Any) -> subprocess.CompletedProcess[str]:
@@ -265,7 +265,7 @@ def test_simulate_help_shows_the_real_defaults(capsys: pytest.CaptureFixture[str
 
 def test_count_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     from conslaws.backends.modular import DEFAULT_MODULUS
-    from conslaws.core.registry import flows
+    from conslaws.core.plugins.registry import flows
 
     text = " ".join(_help(["count", "relu"], capsys).split())
     assert "default modular" in text or "(default," in text

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conslaws.core as cl
-from conslaws.core.closure import lie_closure
-from conslaws.core.registry import backends
+from conslaws.core.engine.closure import lie_closure
+from conslaws.core.plugins.registry import backends
 
 SETTINGS = settings(max_examples=50, deadline=None)
 POOL = ("a", "b", "c", "d")

@@ -18,7 +18,7 @@ import pytest
 from cli_runner import run_cli
 
 from conslaws.core.errors import InvalidOptionError
-from conslaws.core.sweep import load_cases, run_sweep
+from conslaws.core.frontends.sweep import load_cases, run_sweep
 
 ANCHOR = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "anchor-linear.json"
 CASES = 4  # the first cases of the anchor file: enough for several tasks, fast
@@ -105,7 +105,8 @@ def test_without_distributed_the_error_names_the_extra(
 def test_a_bad_address_is_one_line_and_exit_2(
         address: str, scheduler: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("conslaws.core.sweep.DASK_TIMEOUT", 1.0)  # nobody listens on port 1
+    # nobody listens on port 1
+    monkeypatch.setattr("conslaws.core.frontends.sweep.DASK_TIMEOUT", 1.0)
     status, out, err = run_cli(["sweep", str(ANCHOR), "--dask", address], capsys)
     assert (status, out) == (2, "")
     assert len(err.strip().splitlines()) == 1 and f"--dask: no Dask scheduler at {address}" in err

@@ -8,7 +8,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("conslaws.core", "conslaws.backends", "conslaws.architectures")
+PACKAGES = ("conslaws.core", "conslaws.backends", "conslaws.architectures", "conslaws.flows")
 
 
 def _modules() -> list[str]:
@@ -16,9 +16,9 @@ def _modules() -> list[str]:
     for package_name in PACKAGES:
         package = importlib.import_module(package_name)
         names.append(package_name)
-        for info in pkgutil.iter_modules(package.__path__):
-            if info.name != "__main__":
-                names.append(f"{package_name}.{info.name}")
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            if not info.name.endswith("__main__"):
+                names.append(info.name)
     return names
 
 

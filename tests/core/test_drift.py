@@ -1,4 +1,4 @@
-"""Predicted one-step drift of quadratic laws (:mod:`conslaws.core.drift`).
+"""Predicted one-step drift of quadratic laws (:mod:`conslaws.core.frontends.drift`).
 
 Expected values never come from the code under test:
 
@@ -24,8 +24,16 @@ import numpy as np
 import pytest
 import sympy
 
-from conslaws.core.api import build_model, find_laws
-from conslaws.core.drift import (
+from conslaws.core.algebra.polynomials import PolynomialRing
+from conslaws.core.engine.laws import is_conserved
+from conslaws.core.errors import (
+    ConslawsError,
+    InvalidExpressionError,
+    InvalidOptionError,
+    InvalidPointError,
+)
+from conslaws.core.frontends.api import build_model, find_laws
+from conslaws.core.frontends.drift import (
     MomentumLaw,
     NotQuadraticError,
     QuadraticLaw,
@@ -33,15 +41,7 @@ from conslaws.core.drift import (
     predicted_step_drift,
     quadratic_or_none,
 )
-from conslaws.core.errors import (
-    ConslawsError,
-    InvalidExpressionError,
-    InvalidOptionError,
-    InvalidPointError,
-)
-from conslaws.core.laws import is_conserved
-from conslaws.core.numeric import GraphNetwork
-from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.models.numeric import GraphNetwork
 
 RTOL, ATOL = 1e-9, 1e-13
 

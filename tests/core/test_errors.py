@@ -9,7 +9,7 @@ import pytest
 
 import conslaws.core as cl
 import conslaws.core.errors as errors
-from conslaws.core.laws import SearchTooLargeError
+from conslaws.core.engine.laws import SearchTooLargeError
 
 PUBLIC_ERRORS = [getattr(errors, name) for name in errors.__all__]
 

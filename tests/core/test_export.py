@@ -1,4 +1,4 @@
-"""Exports to Sage, Mathematica, Maple, LaTeX and HTML (conslaws.core.export).
+"""Exports to Sage, Mathematica, Maple, LaTeX and HTML (conslaws.core.frontends.export).
 
 Each system's output is read back by a parser that is not the printer that
 wrote it: sympy's Mathematica parser, the project's own formula parser (for
@@ -22,7 +22,7 @@ from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transfo
 import conslaws.core as cl
 from conslaws.core.algebra.parsing import parse_formula
 from conslaws.core.errors import ConslawsError, InvalidExpressionError, InvalidOptionError
-from conslaws.core.export import (
+from conslaws.core.frontends.export import (
     FORMATS,
     exported_names,
     html_law,
@@ -31,7 +31,7 @@ from conslaws.core.export import (
     latex_name,
     to_format,
 )
-from conslaws.core.results import LawsResult
+from conslaws.core.frontends.results import LawsResult
 
 T = sympy.Symbol("t")
 

@@ -15,8 +15,8 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conslaws.core.fields import VectorField, bracket_value
-from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.algebra.polynomials import PolynomialRing
+from conslaws.core.algebra.vector_fields import VectorField, bracket_value
 
 NAMES = ("x", "y", "z")
 SETTINGS = settings(max_examples=50, deadline=None)

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 
 import conslaws.core as cl
-from conslaws.core.api import build_model, make_flow
-from conslaws.core.fields import VectorField
-from conslaws.core.laws import is_conserved
-from conslaws.core.oracles import GradientOracle, nested_bracket_rows
-from conslaws.core.probes import ModularNetwork, Probes
-from conslaws.core.structural import graph_laws, to_sympy
+from conslaws.core.algebra.vector_fields import VectorField
+from conslaws.core.engine.laws import is_conserved
+from conslaws.core.engine.oracles import GradientOracle, nested_bracket_rows
+from conslaws.core.frontends.api import build_model, make_flow
+from conslaws.core.models.probes import ModularNetwork, Probes
+from conslaws.core.models.structural import graph_laws, to_sympy
 
 P = 4_194_301
 

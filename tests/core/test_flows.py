@@ -40,7 +40,7 @@ from reference import (
 )
 
 from conslaws.core import count, find_laws
-from conslaws.core.cli import main
+from conslaws.core.frontends.cli import main
 
 SEED = 20240611
 S = sympy.Symbol("s")

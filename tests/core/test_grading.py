@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 
 import conslaws.core as cl
-from conslaws.core.flows import MomentumFlow
-from conslaws.core.registry import backends
-from conslaws.core.symmetry import grading
+from conslaws.core.algebra.symmetry import grading
+from conslaws.core.plugins.registry import backends
+from conslaws.flows.builtin import MomentumFlow
 
 
 def _grading(model: cl.Model) -> list | None:

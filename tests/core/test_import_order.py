@@ -14,7 +14,8 @@ from conslaws.backends.modular import ModularBackend
 
 @pytest.mark.parametrize("module", [
     "conslaws.backends.modular", "conslaws.backends.rational", "conslaws.backends.floating",
-    "conslaws.architectures.relu", "conslaws.core.probe_count", "conslaws.core.selfcheck",
+    "conslaws.architectures.relu", "conslaws.core.engine.probe_count",
+    "conslaws.core.engine.selfcheck",
 ])
 def test_module_imports_first(module: str) -> None:
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,

@@ -1,8 +1,8 @@
-"""Models from PyTorch modules and ONNX files (conslaws.core.importers).
+"""Models from PyTorch modules and ONNX files (conslaws.core.frontends.importers).
 
 Three independent checks: an imported network has the certified count of the
 built-in architecture with the same map (built by other code, from the theory's
-formulas); the graph's forward pass (conslaws.core.numeric, with the module's own
+formulas); the graph's forward pass (conslaws.core.models.numeric, with the module's own
 weights read by parameter name) agrees with the module's forward pass; and the
 ONNX export of a module imports to the same graph sizes, names and numbers.
 """
@@ -28,12 +28,12 @@ from cli_runner import run_cli
 
 from conslaws.architectures.conv import ConvArchitecture
 from conslaws.architectures.layered import layered_graph
-from conslaws.core import api
 from conslaws.core.errors import InvalidOptionError
-from conslaws.core.importers import import_network, importable
-from conslaws.core.importers.graph_builder import GraphBuilder, UnsupportedNetworkError
-from conslaws.core.model import Model
-from conslaws.core.numeric import GraphNetwork
+from conslaws.core.frontends import api
+from conslaws.core.frontends.importers import import_network, importable
+from conslaws.core.frontends.importers.graph_builder import GraphBuilder, UnsupportedNetworkError
+from conslaws.core.models.model import Model
+from conslaws.core.models.numeric import GraphNetwork
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -413,7 +413,7 @@ def test_cli_counts_and_finds_laws_of_an_onnx_file(tmp_path: Path,
     assert status == 2 and "--onnx FILE --help" in err
     status, _, err = run_cli(["count"], capsys)
     assert status == 2 and "ARCH (or --onnx FILE)" in err
-    from conslaws.core.sweep import run_case
+    from conslaws.core.frontends.sweep import run_case
 
     assert run_case(["--onnx", path], "modular", 1)["laws"] == 4
 
@@ -421,10 +421,10 @@ def test_cli_counts_and_finds_laws_of_an_onnx_file(tmp_path: Path,
 # -- the importers' own examples ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["conslaws.core.importers",
-                                  "conslaws.core.importers.graph_builder",
-                                  "conslaws.core.importers.torch_import",
-                                  "conslaws.core.importers.onnx_import"])
+@pytest.mark.parametrize("name", ["conslaws.core.frontends.importers",
+                                  "conslaws.core.frontends.importers.graph_builder",
+                                  "conslaws.core.frontends.importers.torch_import",
+                                  "conslaws.core.frontends.importers.onnx_import"])
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

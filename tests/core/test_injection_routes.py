@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conslaws.core.api import count, find_laws
+from conslaws.core.engine.laws import is_conserved
 from conslaws.core.errors import ConslawsError
-from conslaws.core.laws import is_conserved
-from conslaws.core.model import Model
+from conslaws.core.frontends.api import count, find_laws
+from conslaws.core.models.model import Model
 from tests.cli_runner import run_cli
 
 PAYLOADS = [

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conslaws.core as cl
+from conslaws.core.algebra.symmetry import GF2Span, character_span, parity
 from conslaws.core.errors import InvalidExpressionError
-from conslaws.core.symmetry import GF2Span, character_span, parity
 
 SETTINGS = settings(max_examples=50, deadline=None)
 

@@ -19,9 +19,8 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import conslaws.core.modrank as modrank
-from conslaws.core.errors import InvalidModulusError
-from conslaws.core.modrank import (
+import conslaws.core.algebra.modrank as modrank
+from conslaws.core.algebra.modrank import (
     BLOCK,
     PROBE_PRIME,
     Echelon,
@@ -29,6 +28,7 @@ from conslaws.core.modrank import (
     modulus_bound,
     reduce_mod,
 )
+from conslaws.core.errors import InvalidModulusError
 
 SMALL_PRIMES = (2, 3, 7, 101)
 

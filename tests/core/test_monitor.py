@@ -1,4 +1,4 @@
-"""The law monitor (:mod:`conslaws.core.monitor`) on numpy and PyTorch training.
+"""The law monitor (:mod:`conslaws.core.frontends.monitor`) on numpy and PyTorch training.
 
 Expected values never come from the code under test: law values are
 recomputed with sympy's lambdify, measured changes are differences of those,
@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 import sympy
 
-from conslaws.core.api import build_model, find_laws
+from conslaws.core.algebra.polynomials import PolynomialRing
+from conslaws.core.algebra.vector_fields import VectorField
+from conslaws.core.engine.laws import is_conserved
 from conslaws.core.errors import ConslawsError, InvalidOptionError, InvalidPointError
-from conslaws.core.fields import VectorField
-from conslaws.core.laws import is_conserved
-from conslaws.core.model import Model
-from conslaws.core.monitor import LawMonitor, ParameterMappingError, TorchMissingError
-from conslaws.core.numeric import GraphNetwork
-from conslaws.core.polynomials import PolynomialRing
+from conslaws.core.frontends.api import build_model, find_laws
+from conslaws.core.frontends.monitor import LawMonitor, ParameterMappingError, TorchMissingError
+from conslaws.core.models.model import Model
+from conslaws.core.models.numeric import GraphNetwork
 
 RTOL, ATOL = 1e-9, 1e-13
 
@@ -352,7 +352,7 @@ def test_attach_checks_names() -> None:
 def test_attach_matches_an_imported_module_by_its_framework_names() -> None:
     """An imported module's laws use safe names; its tensors are found by their own."""
     torch = pytest.importorskip("torch")
-    from conslaws.core.api import count
+    from conslaws.core.frontends.api import count
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(),

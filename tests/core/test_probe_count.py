@@ -3,7 +3,7 @@
 Expected counts come from the fields engine (which lists every path) when it
 certifies its count, or from theory.md section 5 (deep ReLU: one law per
 hidden neuron); verified laws are re-checked with
-:func:`conslaws.core.laws.is_conserved` and their independence with a flint
+:func:`conslaws.core.engine.laws.is_conserved` and their independence with a flint
 rank over Q at the reported point.
 """
 
@@ -23,19 +23,19 @@ from cli_runner import run_cli as run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import conslaws.core.api as api
-from conslaws.core.api import build_model, count
-from conslaws.core.backend import Backend, densify, leading_columns
+import conslaws.core.frontends.api as api
+from conslaws.core.engine.laws import is_conserved
 from conslaws.core.errors import (
     InvalidModulusError,
     InvalidOptionError,
     InvalidPointError,
     ModelTooLargeError,
 )
-from conslaws.core.flows import MomentumFlow
-from conslaws.core.laws import is_conserved
-from conslaws.core.model import Model
-from conslaws.core.results import CountResult
+from conslaws.core.frontends.api import build_model, count
+from conslaws.core.frontends.results import CountResult
+from conslaws.core.models.model import Model
+from conslaws.core.plugins.backend import Backend, densify, leading_columns
+from conslaws.flows.builtin import MomentumFlow
 
 CERTIFIED_CASES: list[tuple[str, dict[str, Any]]] = [
     ("relu", {"widths": "2,3,2", "bias": True}),
@@ -405,7 +405,7 @@ def test_listing_too_many_paths_is_refused(capsys: pytest.CaptureFixture[str]) -
 def test_probe_matrix_too_large_is_refused_before_any_work(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """relu 3,4,2 has D = 20: a 28 x 20 float64 matrix is 4,480 bytes."""
-    import conslaws.core.probe_closure as probe_closure
+    import conslaws.core.engine.probe_closure as probe_closure
 
     monkeypatch.setattr(probe_closure, "MAX_MATRIX_BYTES", 4_000)
     with pytest.raises(ModelTooLargeError, match="28 x 20 matrix"):

@@ -28,15 +28,15 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from conslaws.core.api import build_model
+from conslaws.core.algebra.modrank import PROBE_PRIME
+from conslaws.core.algebra.vector_fields import VectorField
+from conslaws.core.engine.oracles import GradientOracle, nested_bracket_rows
 from conslaws.core.errors import InvalidModulusError
-from conslaws.core.fields import VectorField
-from conslaws.core.graph import GatedExpansion, edge_gate
-from conslaws.core.model import Model
-from conslaws.core.modrank import PROBE_PRIME
-from conslaws.core.numeric import GraphNetwork
-from conslaws.core.oracles import GradientOracle, nested_bracket_rows
-from conslaws.core.probes import ModularNetwork, Probes
+from conslaws.core.frontends.api import build_model
+from conslaws.core.models.graph import GatedExpansion, edge_gate
+from conslaws.core.models.model import Model
+from conslaws.core.models.numeric import GraphNetwork
+from conslaws.core.models.probes import ModularNetwork, Probes
 
 MODELS: list[tuple[str, dict[str, Any]]] = [
     ("relu", {"widths": "2,3,2", "bias": True}),

@@ -1,7 +1,7 @@
 """Diagonal quadratic laws from node potentials (core/rescaling.py).
 
 Independent checks: every law is verified exactly with
-:func:`conslaws.core.laws.is_conserved` (∇h · ∇φ_i ≡ 0 as flint
+:func:`conslaws.core.engine.laws.is_conserved` (∇h · ∇φ_i ≡ 0 as flint
 polynomials); independence is a flint ``fmpz_mat`` rank; counts come from
 theory.md section 5 (deep ReLU networks, with or without bias: one law per
 hidden neuron), from the fields engine when its count is certified, or are
@@ -17,11 +17,11 @@ import networkx as nx
 import pytest
 
 from conslaws.architectures.layered import layered_graph
-from conslaws.core.api import build_model, count
+from conslaws.core.engine.laws import is_conserved
 from conslaws.core.errors import InvalidGraphError
-from conslaws.core.laws import is_conserved
-from conslaws.core.model import Model
-from conslaws.core.rescaling import mixing_laws, rescaling_laws
+from conslaws.core.frontends.api import build_model, count
+from conslaws.core.models.model import Model
+from conslaws.core.models.rescaling import mixing_laws, rescaling_laws
 
 
 def law_polynomial(model: Model, vector: list[int]) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import sympy
 
 import conslaws.core as cl
-from conslaws.core.results import CountResult, LawsResult
+from conslaws.core.frontends.results import CountResult, LawsResult
 
 U, V1, V2 = sympy.symbols("u v1 v2")
 

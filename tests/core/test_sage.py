@@ -1,4 +1,4 @@
-"""SageMath interop (conslaws.core.sage), checked by Sage itself.
+"""SageMath interop (conslaws.core.frontends.sage), checked by Sage itself.
 
 The Sage tests need the ``sage`` extra (``passagemath-categories``) and are skipped
 without it.  Every law that comes back is checked conserved by Sage's own
@@ -20,7 +20,7 @@ import pytest
 import sympy
 
 from conslaws.core.errors import ConslawsError, InvalidExpressionError
-from conslaws.core.sage import from_sage, sage_laws, to_sage
+from conslaws.core.frontends.sage import from_sage, sage_laws, to_sage
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def _rank(polys: list[Any]) -> int:
 
 
 def test_importing_conslaws_never_imports_sage() -> None:
-    code = ("import sys, conslaws.core, conslaws.core.sage, conslaws.core.api; "
+    code = ("import sys, conslaws.core, conslaws.core.frontends.sage, conslaws.core.frontends.api; "
             "print(any(m == 'sage' or m.startswith('sage.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
@@ -116,7 +116,7 @@ def test_rational_and_integer_rings(sage: Any) -> None:
 def test_fields_a_rotation_conserves_the_radius(sage: Any) -> None:
     R = sage.PolynomialRing(sage.QQ, ["x", "y"])
     x, y = R.gens()
-    from conslaws.core.api import find_laws
+    from conslaws.core.frontends.api import find_laws
 
     model = from_sage(fields=[[y, -x]])
     assert model.parameter_names == ("x", "y")
@@ -221,7 +221,7 @@ def test_sage_export_reads_back_in_sage(sage: Any) -> None:
     Sage's own reader of such a line is its preparser plus eval; this test does the same
     with the ring's generators as the only names (our own output, in a test).
     """
-    from conslaws.core.api import find_laws
+    from conslaws.core.frontends.api import find_laws
 
     result = find_laws("linear", 2, widths="2,2,2", seed=1)
     ring = sage.PolynomialRing(sage.QQ, ", ".join(result.parameter_names))

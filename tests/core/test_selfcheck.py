@@ -16,20 +16,20 @@ import pytest
 from cli_runner import run_cli
 
 import conslaws.core as cl
-from conslaws.core import api
-from conslaws.core.flows import GradientFlow
-from conslaws.core.laws import LawSearch
-from conslaws.core.model import Model
-from conslaws.core.oracles import GradientOracle
-from conslaws.core.probes import ModularNetwork
-from conslaws.core.selfcheck import (
+from conslaws.core.engine.laws import LawSearch
+from conslaws.core.engine.oracles import GradientOracle
+from conslaws.core.engine.selfcheck import (
     SelfCheckError,
     check_conserved_at_points,
     check_conserved_on_probes,
     check_independent,
     check_rank,
 )
-from conslaws.core.witness import poor_witness_reasons, witness_prime
+from conslaws.core.engine.witness import poor_witness_reasons, witness_prime
+from conslaws.core.frontends import api
+from conslaws.core.models.model import Model
+from conslaws.core.models.probes import ModularNetwork
+from conslaws.flows.builtin import GradientFlow
 
 MERSENNE = 2**61 - 1
 

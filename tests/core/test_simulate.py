@@ -26,10 +26,10 @@ import pytest
 import sympy
 from cli_runner import run_cli
 
-from conslaws.core.api import build_model
 from conslaws.core.errors import ConslawsError, InvalidOptionError
-from conslaws.core.numeric import GraphNetwork
-from conslaws.core.simulate import Simulation, simulate
+from conslaws.core.frontends.api import build_model
+from conslaws.core.frontends.simulate import Simulation, simulate
+from conslaws.core.models.numeric import GraphNetwork
 
 FAST_LRS = (0.01, 0.005, 0.0025, 0.00125)
 
@@ -582,10 +582,10 @@ def test_cli_bad_input_exits_2(argv: list[str], capsys: pytest.CaptureFixture[st
 
 
 # --------------------------------------------------------------------------- predicted drift
-# The prediction (conslaws.core.drift) is the exact one-step change η² gᵀAg of each quadratic
-# law; the measured change is the lambdified law's h(θ_k) - h(θ_0).  Rounding: |h| ~ 1 gives
-# about 1e-16 absolute error per value against per-step changes of 1e-7 or more, hence the
-# tolerances (relative 1e-9 on the sums, 1e-7 on one-step differences of two sums).
+# The prediction (conslaws.core.frontends.drift) is the exact one-step change η² gᵀAg of each
+# quadratic law; the measured change is the lambdified law's h(θ_k) - h(θ_0).  Rounding:
+# |h| ~ 1 gives about 1e-16 absolute error per value against per-step changes of 1e-7 or
+# more, hence the tolerances (relative 1e-9 on the sums, 1e-7 on one-step differences of two sums).
 
 
 @pytest.mark.parametrize(("architecture", "optimizer"), [("relu", "gd"), ("linear", "gd"),

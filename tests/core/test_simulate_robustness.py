@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from cli_runner import run_cli
 
-import conslaws.core.api as api
+import conslaws.core.frontends.api as api
 from conslaws.core.errors import ConslawsError, InvalidOptionError
-from conslaws.core.numeric import GraphNetwork
-from conslaws.core.simulate import simulate
+from conslaws.core.frontends.simulate import simulate
+from conslaws.core.models.numeric import GraphNetwork
 
 SMALL: dict[str, Any] = {"widths": (2, 2, 1), "steps": 4, "lrs": (0.01, 0.005), "seed": 0}
 

@@ -8,7 +8,7 @@ import flint
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conslaws.core.sparse_elimination import (
+from conslaws.core.algebra.sparse_elimination import (
     independent_rows,
     kernel_mod_p,
     rational_kernel,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cli_runner import run_cli
 
-from conslaws.core.sweep import load_cases, run_sweep
+from conslaws.core.frontends.sweep import load_cases, run_sweep
 
 # (args, number of laws from theory.md section 5)
 THEORY: list[tuple[list[str], int]] = [

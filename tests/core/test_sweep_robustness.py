@@ -1,7 +1,7 @@
 """``conslaws sweep`` under bad files, failing cases, bad options and Ctrl-C.
 
 Expected counts come from theory.md section 5 (ReLU: one law per hidden neuron); a case's
-result is compared with :func:`conslaws.core.api.count` called directly, the route the
+result is compared with :func:`conslaws.core.frontends.api.count` called directly, the route the
 sweep must take.
 """
 
@@ -19,10 +19,16 @@ from typing import Any
 import pytest
 from cli_runner import run_cli
 
-import conslaws.core.api as api
-import conslaws.core.sweep as sweep
+import conslaws.core.frontends.api as api
+import conslaws.core.frontends.sweep as sweep
 from conslaws.core.errors import ConslawsError, UnknownNameError
-from conslaws.core.sweep import MAX_FILE_BYTES, load_cases, run_case, run_sweep, worker_count
+from conslaws.core.frontends.sweep import (
+    MAX_FILE_BYTES,
+    load_cases,
+    run_case,
+    run_sweep,
+    worker_count,
+)
 
 RELU = {"args": ["relu", "--widths", "2,3,1"], "laws": 3}  # one law per hidden neuron
 VOLATILE = ("seconds", "timings")

@@ -1,0 +1,175 @@
+"""The arithmetic-backend contract.
+
+A backend does linear algebra over one field and nothing else: it never sees a
+polynomial, only matrices whose entries the core has already evaluated exactly
+(Python ``int`` or :class:`fractions.Fraction`).  Swapping the backend swaps the
+field the ranks are taken in: GF(p), Q, or floating point.
+
+Conventions (every backend follows them; the contract suite in
+:mod:`conslaws.core.plugins.testing` checks them):
+
+* A matrix is given as a sequence of rows, each a sequence of ``ncols`` exact
+  rationals or a mapping ``{column: value}`` of its nonzero entries (a sparse
+  row; the closure's bracket rows have a handful of nonzeros among hundreds of
+  columns, and filling a flint matrix entry by entry is 10x faster for them).
+  ``ncols`` is passed explicitly so that a matrix may have no rows.
+* ``rank(rows, ncols)`` is the rank over the backend's field.
+* ``pivot_rows(rows, ncols)`` is the *first* maximal independent set of rows,
+  scanning from the top: row ``i`` is listed iff it is not in the span of rows
+  ``0..i-1``.  Indices are increasing.  ``pivot_columns`` is the same for
+  columns (the pivot columns of the reduced row echelon form).
+* ``kernel(rows, ncols)`` is a basis of the right kernel ``{x : M x = 0}``, as
+  a list of vectors of length ``ncols`` with entries in the backend's element
+  type (``int`` in ``[0, p)``, ``Fraction``, ``float``).  The basis is the
+  reduced one: vector ``k`` has a 1 at the ``k``-th non-pivot column and 0 at
+  every other non-pivot column.
+* ``convert(value)`` maps one exact rational into the field (it raises
+  :class:`~conslaws.core.errors.InvalidPointError` when that is impossible, for
+  example a denominator divisible by p).
+
+Exact backends (``exact = True``) give ranks that are rigorous lower bounds of
+the generic rank (docs/theory.md section 2.2); a floating-point backend gives an
+estimate and says so through ``exact = False`` and :meth:`Backend.describe`.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from typing import Any, ClassVar
+
+__all__ = ["Backend", "Rational", "Row", "Rows", "densify", "entry_types", "leading_columns",
+           "row_items"]
+
+#: An exact rational entry handed to a backend.
+Rational = int | Fraction
+#: One row: dense, or sparse as {column: value}.
+Row = Sequence[Rational] | Mapping[int, Rational]
+#: A matrix as the core hands it to a backend: a sequence of rows.
+Rows = Sequence[Row]
+
+
+def row_items(row: Row, ncols: int) -> Iterable[tuple[int, Rational]]:
+    """The ``(column, value)`` pairs of a dense or sparse row, checking its shape."""
+    if isinstance(row, Mapping):
+        for j in row:
+            if not 0 <= j < ncols:
+                raise ValueError(f"sparse row has column {j} outside 0..{ncols - 1}")
+        return row.items()
+    if len(row) != ncols:
+        raise ValueError(f"row has {len(row)} entries, expected {ncols}")
+    return enumerate(row)
+
+
+def entry_types(rows: Rows, ncols: int) -> set[type]:
+    """Check that every dense row has ``ncols`` entries; return the entry types.
+
+    Exact backends use it to send all-``int`` matrices to flint in one call
+    (flint would also parse strings, so the types matter).
+    """
+    if ncols < 0:
+        raise ValueError(f"ncols must be non-negative, got {ncols}")
+    types: set[type] = set()
+    for index, row in enumerate(rows):
+        if len(row) != ncols:
+            raise ValueError(f"row {index} has {len(row)} entries, expected {ncols}")
+        types.update(map(type, row))
+    return types
+
+
+def leading_columns(reduced: Any, rank: int) -> list[int]:
+    """Pivot columns of a reduced row echelon form: the first nonzero of each row."""
+    pivots: list[int] = []
+    column = 0
+    for row in range(rank):
+        while reduced[row, column] == 0:
+            column += 1
+        pivots.append(column)
+        column += 1
+    return pivots
+
+
+def densify(rows: Rows, ncols: int) -> list[Sequence[Rational]]:
+    """Rows as dense sequences (sparse rows expanded, dense ones unchanged)."""
+    out: list[Sequence[Rational]] = []
+    for row in rows:
+        if isinstance(row, Mapping):
+            dense: list[Rational] = [0] * ncols
+            for j, v in row_items(row, ncols):
+                dense[j] = v
+            out.append(dense)
+        else:
+            out.append(row)
+    return out
+
+
+class Backend(ABC):
+    """Base class of arithmetic backends.
+
+    Subclasses set the class attributes and implement the four abstract
+    methods; :meth:`pivot_rows` has a default through the transpose.
+
+    Attributes
+    ----------
+    name : str
+        The registry name (``modular``, ``rational``, ``float``).
+    exact : bool
+        True when ranks are exact in the backend's field, so that they are
+        rigorous lower bounds on the generic rank over Q.
+    description : str
+        One line for ``conslaws list``.
+    """
+
+    name: ClassVar[str] = ""
+    exact: ClassVar[bool] = True
+    description: ClassVar[str] = ""
+    #: Characteristic of the field (p for GF(p), 0 for Q and R).  The core may
+    #: reduce exact integer values mod a positive characteristic before handing
+    #: them over, which keeps its own arithmetic on word-size numbers.
+    characteristic: int = 0
+    #: True for backends over GF(p) that take the prime as their ``modulus`` option;
+    #: with a small enough prime the probe engine can then compute in the same field.
+    prime_field: ClassVar[bool] = False
+
+    @abstractmethod
+    def convert(self, value: Rational) -> Any:
+        """Map one exact rational into the backend's field."""
+
+    @abstractmethod
+    def rank(self, rows: Rows, ncols: int) -> int:
+        """Rank of the matrix over the backend's field."""
+
+    @abstractmethod
+    def pivot_columns(self, rows: Rows, ncols: int) -> list[int]:
+        """Indices of the first maximal independent set of columns, increasing."""
+
+    @abstractmethod
+    def kernel(self, rows: Rows, ncols: int) -> list[list[Any]]:
+        """Reduced basis of the right kernel (see the module docstring)."""
+
+    def pivot_rows(self, rows: Rows, ncols: int) -> list[int]:
+        """Indices of the first maximal independent set of rows, increasing."""
+        dense = densify(rows, ncols)
+        transposed = [[row[j] for row in dense] for j in range(ncols)]
+        return self.pivot_columns(transposed, len(rows))
+
+    def sample_point(self, rng: random.Random, size: int) -> list[Rational]:
+        """A random point suited to this arithmetic (docs/theory.md section 2.2).
+
+        The default draws nonzero integers of up to 30 bits, so that a
+        polynomial of degree ``d`` vanishes there with probability at most
+        ``d / 2**31`` (Schwartz-Zippel) while exact rational arithmetic stays
+        cheap.  Backends override it: the modular one samples all of GF(p).
+        """
+        bound = 2**30
+        return [rng.choice((-1, 1)) * rng.randint(1, bound) for _ in range(size)]
+
+    def describe(self) -> dict[str, Any]:
+        """Facts a result should carry about the arithmetic (JSON-ready)."""
+        return {"backend": self.name, "exact": self.exact}
+
+    def __repr__(self) -> str:
+        details = ", ".join(f"{k}={v!r}" for k, v in self.describe().items() if k != "backend")
+        return f"{type(self).__name__}({details})"
