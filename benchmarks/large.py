@@ -58,7 +58,8 @@ def measure(args: str) -> tuple[dict[str, Any], float]:
 def row(result: dict[str, Any], wall: float) -> str:
     """One table row of :data:`HEADER`."""
     timings = result["timings"]
-    return (f"| {result['model']} | {result['engine']} | {result['parameters']} | "
+    model = result["model"].replace(" | ", ", flow ")  # a flow's model name has a bar
+    return (f"| {model} | {result['engine']} | {result['parameters']} | "
             f"{result['laws']} | {result['certified']} | {timings.get('closure', 0):.1f} | "
             f"{timings.get('law_search', 0):.1f} | {wall:.1f} | {result['peak_mb']:.0f} |")
 
