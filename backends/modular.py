@@ -67,13 +67,15 @@ def check_modulus(modulus: object) -> int:
     conslaws.core.errors.InvalidModulusError: modulus 15 is not prime (15 = 3 * 5)
     """
     if isinstance(modulus, bool) or not isinstance(modulus, int) or not 2 < modulus < 2**64:
-        raise InvalidModulusError(f"modulus must be a prime between 3 and 2**64, got {modulus!r}")
+        raise InvalidModulusError(f"modulus must be a prime between 3 and 2**64, got {modulus!r}",
+                                  argument="modulus")
     if not flint.fmpz(modulus).is_prime():
         factors = " * ".join(
             str(prime) if exponent == 1 else f"{prime}**{exponent}"
             for prime, exponent in flint.fmpz(modulus).factor()
         )
-        raise InvalidModulusError(f"modulus {modulus} is not prime ({modulus} = {factors})")
+        raise InvalidModulusError(f"modulus {modulus} is not prime ({modulus} = {factors})",
+                                  argument="modulus")
     return modulus
 
 

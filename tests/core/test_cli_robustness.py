@@ -284,3 +284,10 @@ def test_simulate_lists_only_the_architectures_it_can_run(
     assert set(listed) == {"linear", "relu", "conv", "resnet", "maxpool"}
     line = one_error_line(*run_cli(["simulate", "custom", "--phi", "u*v"], capsys))
     assert "'custom'" in line and "'linear'" in line and "'attention'" not in line
+
+
+@pytest.mark.parametrize("modulus", ["91", "2"])
+def test_a_bad_modulus_names_the_flag(modulus: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(["count", "relu", "--widths", "2,2,1", "--modulus", modulus],
+                               capsys)
+    assert (status, out) == (2, "") and err.count("\n") == 1 and "--modulus" in err
