@@ -352,6 +352,36 @@ def _check_row_types(backend: Backend) -> None:
     )
 
 
+def _check_sparse_rows(backend: Backend) -> None:
+    """Rows given as ``{column: value}`` (the closure's bracket rows) mean the same matrix."""
+    check = "sparse_rows"
+    for case in _cases(backend):
+        sparse = [{j: v for j, v in enumerate(row) if v} for row in case.rows]
+        _require(
+            backend.rank(sparse, case.ncols) == case.rank
+            and backend.pivot_columns(sparse, case.ncols) == case.pivot_columns
+            and backend.pivot_rows(sparse, case.ncols) == case.pivot_rows
+            and len(backend.kernel(sparse, case.ncols)) == case.ncols - case.rank,
+            backend,
+            check,
+            f"{case.name} given as sparse rows gives other results than dense rows",
+        )
+
+
+def _check_prime_field(backend: Backend) -> None:
+    """A ``prime_field`` backend computes in GF(characteristic), which the core relies on:
+    the probe engine computes in the same field when the prime is small enough."""
+    if not backend.prime_field:
+        return
+    check = "prime_field"
+    p = backend.characteristic
+    _require(isinstance(p, int) and p > 2 and all(p % d for d in range(2, min(p, 10**4))),
+             backend, check, f"prime_field is set but characteristic {p!r} is not an odd prime")
+    half, two = backend.convert(Fraction(1, 2)), backend.convert(2)
+    _require(int(backend.convert(p)) % p == 0 and int(half * two) % p == 1,
+             backend, check, f"convert does not compute modulo the characteristic {p}")
+
+
 def _check_inputs_not_mutated(backend: Backend) -> None:
     for case in _cases(backend):
         rows = copy.deepcopy(case.rows)
@@ -378,6 +408,8 @@ _BACKEND_CHECKS: tuple[tuple[str, Callable[[Backend], None]], ...] = (
     ("pivot_rows_transpose", _check_pivot_rows_transpose),
     ("kernel", _check_kernel),
     ("row_types", _check_row_types),
+    ("sparse_rows", _check_sparse_rows),
+    ("prime_field", _check_prime_field),
     ("inputs_not_mutated", _check_inputs_not_mutated),
 )
 
