@@ -189,13 +189,10 @@ class PolynomialOracle(FieldOracle):
             for start in range(0, len(fields), step):
                 part = slice(start, start + step)
                 weight = coefficients[part, None] * draw.coefficients[fields[part]] % p
-                value = np.broadcast_to(weight[None], (terms, *weight.shape))
-                if factors.shape[1]:
-                    value = value * np.array([1] + [0] * (terms - 1))[:, None, None] % p
-                    for column in factors[part].T:
-                        value = jet_multiply(value, point[:, column], p)
-                else:
-                    value = value * np.array([1] + [0] * (terms - 1))[:, None, None] % p
+                # The constant jet c·1, then one jet product per factor of the term.
+                value = _one(np.zeros((terms, *weight.shape), dtype=np.int64)) * weight
+                for column in factors[part].T:
+                    value = jet_multiply(value, point[:, column], p)
                 np.add.at(out.transpose(1, 0, 2), components[part],
                           np.asarray(value).transpose(1, 0, 2))
                 out %= p

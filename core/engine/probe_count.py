@@ -43,7 +43,7 @@ from conslaws.core.errors import InvalidModulusError, InvalidPointError
 from conslaws.core.frontends.results import CountResult
 from conslaws.core.models.model import Model
 from conslaws.core.models.point import given_point
-from conslaws.core.models.probes import MAX_PROBE_MODULUS, ModularNetwork
+from conslaws.core.models.probes import MAX_PROBE_MODULUS, ModularNetwork, residue
 from conslaws.core.models.structural import SparseLaw, gradient_rows, graph_laws, to_sympy
 from conslaws.core.plugins.flow import Flow
 
@@ -196,12 +196,13 @@ def _theta(names: Sequence[str], rng: random.Random, point: str | Sequence[Any] 
 
 
 def _residue(value: Any, p: int) -> int:
-    """The image in GF(p) of an integer or a fraction."""
-    value = Fraction(value)
-    if value.denominator % p == 0:
+    """The image in GF(p) of a coordinate of the point (an integer or a fraction)."""
+    try:
+        return residue(Fraction(value), p, "a coordinate of the point")
+    except InvalidModulusError:
         raise InvalidPointError(
-            f"the point has a denominator divisible by the modulus {p}; use --engine fields")
-    return int(value.numerator * pow(value.denominator, -1, p) % p)
+            f"the point has a denominator divisible by the modulus {p}; use --engine fields"
+        ) from None
 
 
 def _independent(laws: list[SparseLaw], residues: Sequence[int], p: int) -> list[int]:

@@ -42,7 +42,7 @@ from conslaws.core.models.data_trace import DataTrace, sample_data_trace
 from conslaws.core.models.graph import count_paths
 from conslaws.core.models.model import Model
 from conslaws.core.models.point import given_point
-from conslaws.core.models.probes import MAX_PROBE_MODULUS
+from conslaws.core.models.probes import MAX_PROBE_MODULUS, residue
 from conslaws.core.plugins.architecture import Architecture
 from conslaws.core.plugins.backend import Backend
 from conslaws.core.plugins.flow import Flow
@@ -386,8 +386,9 @@ def count(
             f"polynomial fields, docs/theory.md 2.4)"),
         laws=[dynamics.express(model.ring.to_sympy(verified[i]), model) for i in independent],
         law_kind="independent polynomial", law_proof=f"of degree <= {certify_degree} "
-        "verified exactly", gap=_gap(_upper(size, lie, arithmetic), poor, mode),
+        "verified exactly",
         checks=[*witness_notes, LAW_CHECK if independent else "laws: none proved"])
+    certificate.gap = _gap(certificate.laws_upper_bound, poor, mode)
     if certificate.certified and independent:
         try:
             certificate.checks += check_laws(model, [verified[i] for i in independent],
@@ -452,18 +453,10 @@ def _polynomial_oracle(base: Model, model: Model, arithmetic: Backend, engine: s
 
 def _residues(point: Sequence[Any], p: int) -> list[int] | None:
     """The point mod p, or None when p divides a denominator."""
-    out = []
-    for value in point:
-        value = Fraction(value)
-        if value.denominator % p == 0:
-            return None
-        out.append(value.numerator * pow(value.denominator, -1, p) % p)
-    return out
-
-
-def _upper(size: int, lie: int, arithmetic: Backend) -> int:
-    """The upper bound of the number of laws: ``size - lie`` for exact arithmetic."""
-    return size - lie if arithmetic.exact else size
+    try:
+        return [residue(Fraction(value), p, "the point") for value in point]
+    except InvalidModulusError:
+        return None
 
 
 def _gap(upper: int, poor: Sequence[str], mode: str) -> str:
