@@ -24,6 +24,7 @@ from conslaws.core.errors import InvalidModulusError, InvalidPointError
 from conslaws.core.plugins.backend import (
     Backend,
     Rational,
+    RowBasis,
     Rows,
     entry_types,
     leading_columns,
@@ -168,6 +169,27 @@ class ModularBackend(Backend):
         """First maximal independent set of rows (pivot columns of the transpose)."""
         reduced, rank = self._matrix(rows, ncols).transpose().rref()
         return leading_columns(reduced, int(rank))
+
+    def row_basis(self, ncols: int) -> RowBasis:
+        """An incremental row basis: blocked elimination on numpy BLAS when p < 2**22.
+
+        Capability by prime size: below 2**22 every product of residues the
+        elimination forms is exact in float64
+        (:class:`~conslaws.core.algebra.modrank.EchelonBasis`); larger primes use
+        flint through :meth:`pivot_rows`.
+
+        Examples
+        --------
+        >>> ModularBackend(4194301).row_basis(3).method[:22]
+        'blocked elimination mo'
+        >>> ModularBackend().row_basis(3).method
+        'pivot_rows of the modular backend'
+        """
+        from conslaws.core.algebra.modrank import EchelonBasis
+
+        if EchelonBasis.supports(self.modulus):
+            return EchelonBasis(ncols, self.modulus)
+        return super().row_basis(ncols)
 
     def kernel(self, rows: Rows, ncols: int) -> list[list[int]]:
         """Reduced basis of the right kernel over GF(p), entries in ``[0, p)``.

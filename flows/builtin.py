@@ -219,7 +219,7 @@ class MomentumFlow(Flow):
     def transform(self, model: Model) -> Model:
         ring = _extended_ring(model, velocities=True)
         fields = [self._drift(ring, model.dimension), *_lift(model, ring, 1 + model.dimension)]
-        return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
+        return Model(self.model_name(model), ring, tuple(fields), None,
                      model.architecture, dict(model.options), notes=model.notes)
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
@@ -309,7 +309,7 @@ class MirrorFlow(Flow):
                         label=f"M{g.label}")
             for g in model.generators
         )
-        return Model(f"{model.name} | {self.describe()}", model.ring, fields, None,
+        return Model(self.model_name(model), model.ring, fields, None,
                      model.architecture, dict(model.options), layers=model.layers,
                      notes=model.notes)
 
@@ -364,7 +364,7 @@ class MirrorMomentumFlow(MomentumFlow):
                     c = metric * c
                 comps[k] = c
             fields.append(VectorField(ring, comps, label=f"M{g.label}"))
-        return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
+        return Model(self.model_name(model), ring, tuple(fields), None,
                      model.architecture, dict(model.options), notes=model.notes)
 
 
@@ -414,7 +414,7 @@ class WeightDecayFlow(Flow):
         parts = {0: (rate, ring.gens[0])}
         parts.update({1 + j: (-rate, ring.gens[1 + j]) for j in range(model.dimension)})
         fields = [_rational_field(ring, parts, "χ_0"), *_lift(model, ring, 1)]
-        return Model(f"{model.name} | {self.describe()}", ring, tuple(fields), None,
+        return Model(self.model_name(model), ring, tuple(fields), None,
                      model.architecture, dict(model.options), notes=model.notes)
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:

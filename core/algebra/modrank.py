@@ -14,6 +14,15 @@ exponent difference and was 6x slower on these magnitudes.
 Only the rank and the pivot rows are kept (no factors), so memory is the
 matrix itself plus one chunk of rows of temporaries.
 
+:class:`EchelonBasis` grows a row basis chunk by chunk, for engines that draw
+rows until the rank stops growing.  Each chunk of up to :data:`PANEL` rows is
+reduced against the stored panels (one product of inner dimension ``PANEL`` per
+panel, exact in float64 for primes below 2**22), then eliminated on its own; its
+independent rows become the next panel, kept as float32 residues (exact below
+2**24) on the columns still free of pivots.  So the rows of earlier chunks are
+never eliminated again, dependent rows cost one reduction and no storage, and a
+full-rank n x n basis is stored in about 2 n^2 bytes (plus four n x 512 work arrays).
+
 Examples
 --------
 >>> import numpy as np
@@ -21,12 +30,16 @@ Examples
 >>> echelon = modular_rank(m, PROBE_PRIME)
 >>> echelon.rank, echelon.pivot_rows
 (2, [0, 2])
+>>> basis = EchelonBasis(3, 7)
+>>> basis.add([[1, 2, 3], [2, 4, 6]]), basis.add([[0, 1, 5], [1, 3, 8]]), basis.rank
+([0], [0], 2)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import flint
 import numpy as np
 from numpy.typing import NDArray
 
@@ -35,8 +48,10 @@ from conslaws.core.frontends.progress import progress_bar
 
 __all__ = [
     "BLOCK",
+    "PANEL",
     "PROBE_PRIME",
     "Echelon",
+    "EchelonBasis",
     "modular_rank",
     "modulus_bound",
     "reduce_mod",
@@ -53,6 +68,14 @@ PROBE_PRIME = 4194301
 
 #: Rows of the trailing matrix updated at once: bounds the temporaries.
 ROW_CHUNK = 2048
+
+#: Largest panel of an :class:`EchelonBasis`: rows reduced per chunk, and the inner
+#: dimension of its products (512 (p - 1)^2 + 2p < 2**53 for every prime below 2**22).
+PANEL = 512
+
+#: Pivot blocks up to this size are inverted by flint (``nmod_mat.inv``); larger ones
+#: by block recursion on BLAS products (converting 512^2 entries to flint took 0.3 s).
+INVERSE_LEAF = 64
 
 
 def modulus_bound(block: int) -> int:
@@ -123,19 +146,8 @@ def modular_rank(matrix: NDArray[np.integer] | NDArray[np.floating] | list[list[
             f"modulus {modulus} is too large for the blocked float64 rank "
             f"(at most {modulus_bound(block)})"
         )
-    a = np.asarray(matrix)
-    if a.ndim != 2:
-        raise ValueError("modular_rank needs a 2-d matrix")
+    m = _residues(matrix, modulus, overwrite=overwrite)
     p = float(modulus)
-    if a.dtype == object:
-        # Python integers beyond int64: reduce exactly before any float conversion.
-        m = np.array([[int(v) % modulus for v in row] for row in a], dtype=np.float64)
-    elif a.dtype.kind in "iu":
-        m = np.mod(a, modulus).astype(np.float64)
-    elif overwrite and a.dtype == np.float64:
-        m = reduce_mod(a, p, out=a)
-    else:
-        m = reduce_mod(a, p)
     rows, cols = m.shape
     # Rows rank..rows-1 are still active; pivot rows are swapped to the top, so
     # the trailing update runs on contiguous slices, in place, without gathers.
@@ -173,6 +185,205 @@ def modular_rank(matrix: NDArray[np.integer] | NDArray[np.floating] | list[list[
             pending += 1
         rank += found
     return Echelon(rank, [int(r) for r in row_ids[:rank]], pivot_columns)
+
+
+def _residues(matrix: NDArray[np.integer] | NDArray[np.floating] | list[list[int]],
+              modulus: int, *, overwrite: bool = False) -> NDArray[np.float64]:
+    """The 2-d ``matrix`` mod ``modulus`` as a float64 array of residues in [0, p)."""
+    a = np.asarray(matrix)
+    if a.ndim != 2:
+        raise ValueError("a rank mod p needs a 2-d matrix")
+    if a.dtype == object:
+        # Python integers beyond int64: reduce exactly before any float conversion.
+        return np.array([[int(v) % modulus for v in row] for row in a], dtype=np.float64
+                        ).reshape(a.shape)
+    if a.dtype.kind in "iub":
+        residues: NDArray[np.float64] = np.mod(a, modulus).astype(np.float64)
+        return residues
+    if overwrite and a.dtype == np.float64:
+        return reduce_mod(a, float(modulus), out=a)
+    return reduce_mod(np.asarray(a, dtype=np.float64), float(modulus))
+
+
+@dataclass
+class _Panel:
+    """Independent rows stored by an :class:`EchelonBasis`, and how to reduce by them."""
+
+    #: Positions of the panel's pivot columns among the columns free when it was made.
+    positions: NDArray[np.intp]
+    #: Positions of the free columns that stay free after it.
+    kept: NDArray[np.intp]
+    #: Its rows on those free columns, transposed (free columns x rows), as residues
+    #: (float32 is exact below 2**24 and halves the memory).
+    rows_t: NDArray[np.float32]
+    #: The inverse mod p of ``rows_t[positions]`` (the transpose of the inverse of the
+    #: rows restricted to the pivot columns).
+    inverse_t: NDArray[np.float64]
+
+
+class EchelonBasis:
+    """A basis of a row space over GF(p), grown chunk by chunk.
+
+    Parameters
+    ----------
+    ncols : int
+        Length of the rows.
+    modulus : int
+        A prime with ``PANEL * (p - 1)**2 + 2p < 2**53`` (every prime below 2**22).
+
+    Attributes
+    ----------
+    rank : int
+        Number of independent rows added so far.
+    pivot_columns : list of int
+        A column of each stored row such that the stored rows restricted to these
+        columns are invertible.
+
+    Raises
+    ------
+    InvalidModulusError
+        If the modulus is too large for exact float64 products.
+
+    Examples
+    --------
+    >>> basis = EchelonBasis(4, 101)
+    >>> basis.add([[1, 0, 2, 0], [0, 1, 0, 3]])
+    [0, 1]
+    >>> basis.add([[1, 1, 2, 3], [0, 0, 0, 1]])      # the first is the sum of the basis
+    [1]
+    >>> basis.rank, sorted(basis.pivot_columns)
+    (3, [0, 1, 3])
+    """
+
+    #: How the ranks are taken (results record it).
+    method = "blocked elimination mod p on numpy BLAS (conslaws.core.algebra.modrank)"
+
+    def __init__(self, ncols: int, modulus: int) -> None:
+        if not self.supports(modulus):
+            raise InvalidModulusError(
+                f"modulus {modulus} is too large for the blocked float64 rank "
+                f"(at most {modulus_bound(PANEL)})")
+        self.ncols = ncols
+        self.modulus = modulus
+        self.rank = 0
+        self.pivot_columns: list[int] = []
+        self._panels: list[_Panel] = []
+        self._free = np.arange(ncols)
+        # Work arrays reused by every chunk: fresh arrays of this size cost more in
+        # page faults than the products themselves.
+        self._work: list[NDArray[np.float64]] = []
+
+    @staticmethod
+    def supports(modulus: int) -> bool:
+        """Whether every product the basis forms mod ``modulus`` is exact in float64.
+
+        Examples
+        --------
+        >>> EchelonBasis.supports(PROBE_PRIME), EchelonBasis.supports(2**61 - 1)
+        (True, False)
+        """
+        return modulus >= 2 and PANEL * (modulus - 1) ** 2 + 2 * modulus < 2**53
+
+    def add(self, rows: NDArray[np.integer] | NDArray[np.floating] | list[list[int]]
+            ) -> list[int]:
+        """Add rows; return the indices (into ``rows``) of those that raised the rank.
+
+        Every returned row is independent of the basis and of the other returned rows;
+        every other row is in the span of the basis afterwards.
+        """
+        matrix = np.asarray(rows)
+        if matrix.size == 0:
+            return []
+        if matrix.ndim != 2 or matrix.shape[1] != self.ncols:
+            raise ValueError(f"rows of length {self.ncols} expected, got shape {matrix.shape}")
+        if not self._work:
+            self._work = [np.empty(self.ncols * PANEL) for _ in range(4)]
+        added: list[int] = []
+        for start in range(0, matrix.shape[0], PANEL):
+            if self.rank == self.ncols:
+                break
+            chunk = _residues(matrix[start:start + PANEL], self.modulus)
+            added += [start + i for i in self._add_chunk(chunk)]
+        return added
+
+    def _add_chunk(self, chunk: NDArray[np.float64]) -> list[int]:
+        p = float(self.modulus)
+        count = chunk.shape[0]
+        # Transposed (columns x rows): dropping pivot columns is then a gather of
+        # contiguous rows, and every product writes into a work array.
+        buffers = [w[:self.ncols * count] for w in self._work]
+        x = buffers[0].reshape(self.ncols, count)
+        np.copyto(x, chunk.T)
+        spare, scratch, widened = buffers[1], buffers[2], self._work[3]
+        for panel in self._panels:
+            free = x.shape[0]
+            # Entries are in [-p, 2p) between panels (one reduction pass); the rows
+            # multiplied into the inverse are made exact residues first.
+            multipliers = reduce_mod(panel.inverse_t @ reduce_mod(x[panel.positions], p), p)
+            product = scratch[:free * count].reshape(free, count)
+            stored = widened[:panel.rows_t.size].reshape(panel.rows_t.shape)
+            np.copyto(stored, panel.rows_t)
+            np.matmul(stored, multipliers, out=product)
+            x -= product
+            compact = spare[:panel.kept.size * count].reshape(panel.kept.size, count)
+            np.take(x, panel.kept, axis=0, out=compact)
+            spare = x.reshape(-1)
+            x = compact
+            _reduce_once(x, p, scratch)
+        reduce_mod(x, p, out=x)
+        # The transposed chunk has the same rank: its pivot columns are the chunk's
+        # first independent rows, its pivot rows the chunk's pivot columns, and the
+        # block they cut out, in pivot order, has unit leading minors.
+        echelon = modular_rank(x, self.modulus)
+        if echelon.rank == 0:
+            return []
+        order = np.array(echelon.pivot_columns)
+        positions = np.array(echelon.pivot_rows)
+        rows_t = np.ascontiguousarray(x[:, order])
+        kept = np.setdiff1d(np.arange(x.shape[0]), positions)
+        self._panels.append(_Panel(positions, kept, rows_t.astype(np.float32),
+                                   _inverse_mod(rows_t[positions], self.modulus)))
+        self.pivot_columns += [int(c) for c in self._free[positions]]
+        self._free = self._free[kept]
+        self.rank += echelon.rank
+        return [int(i) for i in order]
+
+
+def _reduce_once(x: NDArray[np.float64], p: float, scratch: NDArray[np.float64]) -> None:
+    """``x`` to [-p, 2p) in place by one pass of ``x - floor(x/p) p`` (|x| < 2**53 - 2p)."""
+    quotient = scratch[:x.size].reshape(x.shape)
+    np.multiply(x, 1.0 / p, out=quotient)
+    np.floor(quotient, out=quotient)
+    quotient *= p
+    x -= quotient
+
+
+def _inverse_mod(matrix: NDArray[np.float64], modulus: int) -> NDArray[np.float64]:
+    """Inverse mod p of a square matrix of residues whose leading principal minors are units.
+
+    The rows and columns of an elimination's pivots, in pivot order, have that
+    property (they factor as L U without further pivoting), so the inverse follows
+    by block recursion on the Schur complement, all of it matrix products.
+    """
+    size = matrix.shape[0]
+    p = float(modulus)
+    if size <= INVERSE_LEAF:
+        try:
+            inverse = flint.nmod_mat(matrix.astype(np.int64).tolist(), modulus).inv()
+        except ZeroDivisionError:
+            raise ArithmeticError("a pivot block is singular mod p") from None
+        return np.array([[int(x) for x in row] for row in inverse.tolist()], dtype=np.float64)
+    half = size // 2
+    a, b = matrix[:half, :half], matrix[:half, half:]
+    c, d = matrix[half:, :half], matrix[half:, half:]
+    a_inverse = _inverse_mod(a, modulus)
+    a_inverse_b = reduce_mod(a_inverse @ b, p)
+    c_a_inverse = reduce_mod(c @ a_inverse, p)
+    schur_inverse = _inverse_mod(reduce_mod(d - reduce_mod(c @ a_inverse_b, p), p), modulus)
+    upper_right = reduce_mod(-(a_inverse_b @ schur_inverse), p)
+    lower_left = reduce_mod(-(schur_inverse @ c_a_inverse), p)
+    upper_left = reduce_mod(a_inverse - reduce_mod(upper_right @ c_a_inverse, p), p)
+    return np.block([[upper_left, upper_right], [lower_left, schur_inverse]])
 
 
 def reduce_mod(x: NDArray[np.float64], p: float,

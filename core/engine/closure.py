@@ -96,6 +96,8 @@ class Closure:
         Values at the point of all frame fields, as sparse rows, in order.
     brackets_evaluated : int
         Number of bracket values computed.
+    rank_method : str
+        How the ranks were taken, when an engine used a backend's row basis.
     seconds : float
         Wall time.
     """
@@ -106,6 +108,7 @@ class Closure:
     generic_trace_dimensions: list[int] = field(default_factory=list)
     frame_rows: list[SparseVector] = field(default_factory=list)
     brackets_evaluated: int = 0
+    rank_method: str = ""
     seconds: float = 0.0
 
     @property

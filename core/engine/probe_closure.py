@@ -5,13 +5,19 @@ docs/theory.md section 2.4: the engine for networks too large to list their path
 Any trace oracle (:mod:`conslaws.core.engine.oracles`: a network's gradient flow, or a
 flow built on it) gives the rows:
 
-* Level 0: target + 8 random elements X_k(θ*) of W_0 (for the gradient flow,
-  probe gradients ∇F_k(θ*), :mod:`conslaws.core.models.probes`), each exact.
+* Level 0: random elements X_k(θ*) of W_0 (for the gradient flow, probe
+  gradients ∇F_k(θ*), :mod:`conslaws.core.models.probes`), each exact.
 * Level j >= 1, only while the rank falls short of the target: nested
   brackets [X_1, [X_2, ..., X_{j+1}]](θ*) of fresh draws (jets in j
-  nilpotent variables), each an exact element of W_j, stacked under the
-  independent rows found so far.  A level that adds nothing ends the search.
-* Ranks mod a prime below 2**22 (:func:`conslaws.core.algebra.modrank.modular_rank`).
+  nilpotent variables), each an exact element of W_j.  A level that adds
+  nothing ends the search.
+* Rows are drawn in chunks of at most :data:`PROBE_BATCH` and added to the
+  backend's incremental row basis (:meth:`Backend.row_basis
+  <conslaws.core.plugins.backend.Backend.row_basis>`; for the modular backend
+  below 2**22, :class:`~conslaws.core.algebra.modrank.EchelonBasis`).  A chunk
+  of k random elements of W_j raises the rank by min(k, d) with high
+  probability, d the dimension W_j adds, so the first chunk that raises it by
+  less than k ends its level.
 
 Every row is the image mod p of an exact vector of the trace, so every rank
 reported is a proved lower bound of the trace's dimension; random draws only
@@ -26,11 +32,10 @@ Choices and their measured effect (2-core machine):
   networks meet it at level 0, so no bracket is formed at all.
 * Probes run in batches of 512 columns: one Python loop over the nodes per
   batch, numpy over the probes.
-* The rank dominates at scale: relu 64,64,64,32,10 --bias (D = 10,720) takes
-  57 s, 48 of them in the 10,568 x 10,720 elimination, in place in the
-  0.9 GB matrix (peak 1.2 GB for the whole count).
-* Rows are regenerated from the kept probe chains at the next level instead
-  of being copied before the elimination, which keeps one matrix in memory.
+* Rows enter the basis once: the rows of a level are never eliminated again at
+  the next one, and a level draws only about as many rows as it adds.  On a
+  momentum flow (whose level 0 has about half the final rank) this replaced
+  three eliminations of a (2D + 9)-row matrix by one of about 2D rows.
 
 Examples
 --------
@@ -49,24 +54,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import numpy as np
 
-from conslaws.core.algebra.modrank import modular_rank
 from conslaws.core.algebra.polynomials import Number
 from conslaws.core.engine.closure import Closure
-from conslaws.core.engine.oracles import FieldOracle, nested_bracket_rows
-from conslaws.core.errors import ModelTooLargeError
+from conslaws.core.engine.oracles import FieldOracle, IntArray, nested_bracket_rows
+from conslaws.core.errors import InvalidModulusError, ModelTooLargeError
 from conslaws.core.frontends.progress import progress_bar
+from conslaws.core.plugins.backend import Backend, RowBasis
 
-__all__ = ["MAX_MATRIX_BYTES", "PROBE_MARGIN", "check_matrix_size", "probe_closure"]
+__all__ = [
+    "MAX_MATRIX_BYTES",
+    "PROBE_MARGIN",
+    "check_matrix_size",
+    "probe_backend",
+    "probe_closure",
+]
 
 #: Probes beyond the rank sought: each extra one makes a rank deficit caused
 #: by unlucky draws about p times less likely.
 PROBE_MARGIN = 8
 
-#: Probes per batched pass (columns of the int64 work arrays).
+#: Probes per batched pass (columns of the int64 work arrays), and rows per chunk
+#: added to the row basis.
 PROBE_BATCH = 512
 
 #: Largest probe matrix (float64) the engine builds: 8 GiB is D of about
@@ -78,6 +89,27 @@ MAX_MATRIX_BYTES = 8 * 2**30
 MAX_LEVEL = 6
 
 
+def probe_backend(modulus: int, backend: Backend | None = None) -> Backend:
+    """The backend whose row basis takes the probe ranks mod ``modulus``.
+
+    ``backend`` when given (its field must be GF(modulus)), else the modular one.
+
+    Examples
+    --------
+    >>> probe_backend(101).describe()["field"]
+    'GF(101)'
+    """
+    if backend is None:
+        from conslaws.backends.modular import ModularBackend
+
+        return ModularBackend(modulus)
+    if not backend.exact or backend.characteristic != modulus:
+        raise InvalidModulusError(
+            f"the probes compute mod {modulus}, but the backend {backend.name!r} has "
+            f"characteristic {backend.characteristic}", argument="backend")
+    return backend
+
+
 def probe_closure(
     oracle: FieldOracle,
     point: Sequence[Number],
@@ -86,6 +118,7 @@ def probe_closure(
     target: int | None = None,
     progress: bool = False,
     max_level: int = MAX_LEVEL,
+    backend: Backend | None = None,
 ) -> Closure:
     """Lower bounds of the trace dimensions of W_0, W_1, ... from probes.
 
@@ -104,6 +137,10 @@ def probe_closure(
         Progress bars on stderr.
     max_level : int
         Deepest bracket level probed.
+    backend : Backend, optional
+        An exact backend over GF(p), p the oracle's prime, whose
+        :meth:`~conslaws.core.plugins.backend.Backend.row_basis` takes the ranks
+        (default: the modular backend mod p).
 
     Returns
     -------
@@ -120,30 +157,35 @@ def probe_closure(
     check_matrix_size(goal + PROBE_MARGIN, size)
     rng = np.random.default_rng(seed)
     closure = Closure(dimension=size)
-    # Independent rows found so far, as the probe chains (pivot columns only)
-    # that regenerate them: the elimination overwrites the matrix in place.
-    kept: list[list[Any]] = []
-    rank = 0
-    for level in range(max_level + 1):
-        count = goal - rank + PROBE_MARGIN
-        chains = [*kept, [oracle.draw(rng, count) for _ in range(level + 1)]]
-        sizes = [chain[0].count for chain in chains]
-        blocks = (nested_bracket_rows(oracle, theta, [p.columns(chunk) for p in chain])
-                  for chain in chains for chunk in _chunks(chain[0].count))
-        rows = _rows(size, sum(sizes), blocks, progress, f"level {level} probes")
-        echelon = modular_rank(rows, modulus, overwrite=True, progress=progress)
-        del rows
-        if level:
-            closure.brackets_evaluated += count
-        grew = echelon.rank > rank
-        rank = echelon.rank
-        closure.trace_dimensions.append(rank)
-        if rank >= goal or not grew:
-            break
-        kept = _pivot_chains(chains, sizes, echelon.pivot_rows)
+    basis = probe_backend(modulus, backend).row_basis(size)
+    closure.rank_method = basis.method
+    chunks = progress_bar(_chunks(oracle, theta, basis, goal, max_level, closure, rng),
+                          "probes", progress, total=goal // PROBE_BATCH + 1, minimum=4)
+    for _ in chunks:
+        pass
     closure.generic_trace_dimensions = list(closure.trace_dimensions)
     closure.seconds = time.perf_counter() - start
     return closure
+
+
+def _chunks(oracle: FieldOracle, theta: IntArray, basis: RowBasis, goal: int,
+            max_level: int, closure: Closure, rng: np.random.Generator) -> Iterator[int]:
+    """Draw and add chunks of probe rows level by level; yield after each chunk."""
+    for level in range(max_level + 1):
+        grew = False
+        while basis.rank < goal:
+            count = min(PROBE_BATCH, goal - basis.rank + PROBE_MARGIN)
+            chain = [oracle.draw(rng, count) for _ in range(level + 1)]
+            added = basis.add(nested_bracket_rows(oracle, theta, chain))
+            if level:
+                closure.brackets_evaluated += count
+            grew = grew or bool(added)
+            yield len(added)
+            if len(added) < count:
+                break  # the level adds no more (with high probability)
+        closure.trace_dimensions.append(basis.rank)
+        if basis.rank >= goal or not grew:
+            return
 
 
 def check_matrix_size(rows: int, columns: int) -> None:
@@ -162,33 +204,3 @@ def check_matrix_size(rows: int, columns: int) -> None:
         raise ModelTooLargeError(
             f"the probe engine needs a {rows:,} x {columns:,} matrix "
             f"({needed / 2**30:.1f} GiB, limit {MAX_MATRIX_BYTES / 2**30:.0f} GiB)")
-
-
-def _pivot_chains(chains: list[list[Any]], sizes: list[int],
-                  pivots: list[int]) -> list[list[Any]]:
-    """The chains restricted to the columns whose rows were pivots."""
-    kept = []
-    offset = 0
-    chosen = np.array(sorted(pivots))
-    for chain, rows in zip(chains, sizes, strict=True):
-        index = chosen[(chosen >= offset) & (chosen < offset + rows)] - offset
-        if index.size:
-            kept.append([p.columns(index) for p in chain])
-        offset += rows
-    return kept
-
-
-def _chunks(count: int) -> list[np.ndarray]:
-    return [np.arange(s, min(s + PROBE_BATCH, count)) for s in range(0, count, PROBE_BATCH)]
-
-
-def _rows(size: int, count: int, blocks: Iterator[np.ndarray], progress: bool,
-          description: str) -> np.ndarray:
-    """Stack row blocks into one float64 matrix, filled in place (no copies)."""
-    matrix = np.empty((count, size))
-    filled = 0
-    total = (count + PROBE_BATCH - 1) // PROBE_BATCH
-    for block in progress_bar(blocks, description, progress, total=total, minimum=4):
-        matrix[filled:filled + block.shape[0]] = block
-        filled += block.shape[0]
-    return matrix

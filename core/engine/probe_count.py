@@ -34,10 +34,15 @@ import numpy as np
 import sympy
 
 from conslaws.backends.modular import check_modulus
-from conslaws.core.algebra.modrank import PROBE_PRIME, modular_rank
+from conslaws.core.algebra.modrank import PROBE_PRIME
 from conslaws.core.engine.certificate import Certificate, count_result
 from conslaws.core.engine.oracles import FieldOracle, GradientOracle
-from conslaws.core.engine.probe_closure import PROBE_MARGIN, check_matrix_size, probe_closure
+from conslaws.core.engine.probe_closure import (
+    PROBE_MARGIN,
+    check_matrix_size,
+    probe_backend,
+    probe_closure,
+)
 from conslaws.core.engine.selfcheck import SelfCheckError, check_conserved_on_probes, check_rank
 from conslaws.core.errors import InvalidModulusError, InvalidPointError
 from conslaws.core.frontends.results import CountResult
@@ -45,12 +50,11 @@ from conslaws.core.models.model import Model
 from conslaws.core.models.point import given_point
 from conslaws.core.models.probes import MAX_PROBE_MODULUS, ModularNetwork, residue
 from conslaws.core.models.structural import SparseLaw, gradient_rows, graph_laws, to_sympy
+from conslaws.core.plugins.backend import Backend
 from conslaws.core.plugins.flow import Flow
 
 __all__ = ["count_by_probes"]
 
-#: How the probe engine takes its ranks (recorded in ``backend_details``).
-RANK_METHOD = "dense elimination mod p on numpy BLAS (conslaws.core.algebra.modrank)"
 #: Where the probe engine's laws come from (statements and ``checks``).
 LAW_ORIGIN = ("the network's neuron rescalings, mixings of linear units and output shifts, "
               "as the flow keeps them")
@@ -63,7 +67,7 @@ SMALL_PRIME = 2**16
 def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.Random,
                     point: str | Sequence[Any] | None = None, modulus: int | None = None,
                     progress: bool = False, start: float | None = None,
-                    certify_degree: int = 2, backend: str = "modular") -> CountResult:
+                    certify_degree: int = 2, backend: Backend | None = None) -> CountResult:
     """Count the laws of a graph model under a flow with the probe engine.
 
     Parameters
@@ -79,7 +83,8 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     point : str or sequence, optional
         The point instead of random ones.
     modulus : int, optional
-        A prime below 2**22 (default :data:`~conslaws.core.algebra.modrank.PROBE_PRIME`).
+        A prime below 2**22 (default :data:`~conslaws.core.algebra.modrank.PROBE_PRIME`);
+        ignored when ``backend`` is given.
     progress : bool
         Progress bars on stderr.
     start : float, optional
@@ -87,15 +92,18 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     certify_degree : int
         Below 2 no law is sought, and the count is reported with its upper bound
         only.
-    backend : str
-        The name of the backend whose prime field the probes compute in (reported).
+    backend : Backend, optional
+        An exact backend over GF(p), p a prime below 2**22: the probes compute mod p
+        and its :meth:`~conslaws.core.plugins.backend.Backend.row_basis` takes every
+        rank (default: the modular backend mod ``modulus``).
 
     Returns
     -------
     CountResult
     """
     start = time.perf_counter() if start is None else start
-    p = _probe_modulus(modulus)
+    p = _probe_modulus(backend.characteristic if backend is not None else modulus)
+    arithmetic = probe_backend(p, backend)
     graph = model.graph
     oracle = _oracle(model, flow, p)
     names = flow.coordinates(model)
@@ -112,12 +120,13 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     for _ in range(1 if point is not None else POINTS_TRIED):
         theta = _theta(names, rng, point, p)
         residues = [_residue(v, p) for v in theta]
-        independent = _independent(laws, residues, p)
+        independent = _independent(laws, residues, arithmetic, size)
         if len(independent) > len(chosen):
             chosen, chosen_at = independent, residues
         tick = time.perf_counter()
         closure = probe_closure(oracle, residues, seed=rng.randrange(2**32),
-                                target=size - len(chosen), progress=progress)
+                                target=size - len(chosen), progress=progress,
+                                backend=arithmetic)
         timings["closure"] = timings.get("closure", 0.0) + time.perf_counter() - tick
         if closure.lie_dimension > best_lie:
             best_lie, best_closure, best_theta = closure.lie_dimension, closure, theta
@@ -156,13 +165,13 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
     return count_result(
         certificate, start=start,
         architecture=model.architecture,
-        model=model.name if flow.keeps_parameterization else f"{model.name} | {flow.describe()}",
+        model=flow.model_name(model),
         flow=flow.name,
         parameter_names=names,
         trace_dimensions=best_closure.trace_dimensions,
-        backend=backend,
+        backend=arithmetic.name,
         backend_details={"field": f"GF({p})", "modulus": p, "exact": True,
-                         "engine": "probes", "rank": RANK_METHOD},
+                         "engine": "probes", "rank": best_closure.rank_method},
         seed=seed,
         mode="phi",
         point=[str(v) for v in best_theta],
@@ -205,10 +214,12 @@ def _residue(value: Any, p: int) -> int:
         ) from None
 
 
-def _independent(laws: list[SparseLaw], residues: Sequence[int], p: int) -> list[int]:
-    """Indices of laws whose gradients at θ* are independent mod p."""
+def _independent(laws: list[SparseLaw], residues: Sequence[int], backend: Backend,
+                 size: int) -> list[int]:
+    """Indices of laws whose gradients at θ* are independent in the backend's field."""
     if not laws:
         return []
+    p = backend.characteristic
     rows = np.array([[v % p for v in row] for row in gradient_rows(laws, residues)],
                     dtype=np.int64)
-    return sorted(modular_rank(rows, p).pivot_rows)
+    return sorted(backend.row_basis(size).add(rows))

@@ -310,9 +310,10 @@ def count(
                                      argument="tolerance")
         try:
             probed = count_by_probes(base, dynamics, seed=seed_used, rng=rng, point=point,
-                                     modulus=probe_prime or None, progress=progress,
-                                     start=start, certify_degree=certify_degree,
-                                     backend=backend if isinstance(backend, str) else backend.name)
+                                     progress=progress, start=start,
+                                     certify_degree=certify_degree,
+                                     backend=backend if isinstance(backend, Backend) else
+                                     make_backend(backend, modulus=probe_prime or PROBE_PRIME))
         except InvalidModulusError:
             # The chosen prime divides a denominator of the model (a slope, a rate):
             # the probes cannot reduce it; the fields engine copes with such a prime.
@@ -348,8 +349,9 @@ def count(
         if oracle is not None and residues is not None:
             # No field is bracketed symbolically: the closure runs on the trace oracle.
             trace = None
-            closure = probe_closure(oracle, residues, seed=rng.randrange(2**32),
-                                    progress=progress)
+            closure = probe_closure(
+                oracle, residues, seed=rng.randrange(2**32), progress=progress,
+                backend=arithmetic if arithmetic.characteristic == oracle.modulus else None)
         else:
             oracle = None
             generators, trace = _generators(model, theta, arithmetic, rng, mode)

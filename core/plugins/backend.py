@@ -23,6 +23,14 @@ Conventions (every backend follows them; the contract suite in
   type (``int`` in ``[0, p)``, ``Fraction``, ``float``).  The basis is the
   reduced one: vector ``k`` has a 1 at the ``k``-th non-pivot column and 0 at
   every other non-pivot column.
+* ``row_basis(ncols)`` is an incremental basis of a row space (:class:`RowBasis`):
+  ``add(rows)`` returns the indices of the given rows that are independent of
+  everything added before (scanning from the top, as ``pivot_rows``).  Engines
+  that draw rows until the rank stops growing use it, so that earlier rows are
+  never eliminated again.  The default keeps the independent rows and asks
+  ``pivot_rows``; a backend overrides it with a faster kernel when it has one
+  (the modular backend: blocked elimination on numpy BLAS for primes below
+  2**22).  Its rows are integers (any size) already reduced or not.
 * ``convert(value)`` maps one exact rational into the field (it raises
   :class:`~conslaws.core.errors.InvalidPointError` when that is impossible, for
   example a denominator divisible by p).
@@ -38,10 +46,10 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-__all__ = ["Backend", "Rational", "Row", "Rows", "densify", "entry_types", "leading_columns",
-           "row_items"]
+__all__ = ["Backend", "PivotRowBasis", "Rational", "Row", "RowBasis", "Rows", "densify",
+           "entry_types", "leading_columns", "row_items"]
 
 #: An exact rational entry handed to a backend.
 Rational = int | Fraction
@@ -105,6 +113,59 @@ def densify(rows: Rows, ncols: int) -> list[Sequence[Rational]]:
     return out
 
 
+class RowBasis(Protocol):
+    """An incremental basis of a row space over a backend's field.
+
+    Attributes
+    ----------
+    rank : int
+        Number of independent rows added so far.
+    method : str
+        How the ranks are taken (results record it).
+    """
+
+    rank: int
+    method: str
+
+    def add(self, rows: Any) -> list[int]:
+        """Add integer rows (a 2-d array or a sequence of rows); return the indices of
+        those independent of the basis and of the earlier rows of ``rows``."""
+
+
+class PivotRowBasis:
+    """The default :class:`RowBasis` of a backend: its ``pivot_rows`` on kept rows.
+
+    Each :meth:`add` eliminates the kept rows again, so it suits bases built in a
+    few steps; backends with an incremental kernel override ``row_basis``.
+
+    Examples
+    --------
+    >>> from conslaws.core.plugins.registry import backends
+    >>> basis = PivotRowBasis(backends.load("rational")(), 2)
+    >>> basis.add([[1, 2], [2, 4]]), basis.add([[0, 1], [5, 5]]), basis.rank
+    ([0], [0], 2)
+    """
+
+    def __init__(self, backend: Backend, ncols: int) -> None:
+        self.backend = backend
+        self.ncols = ncols
+        self.rows: list[list[int]] = []
+        self.rank = 0
+        self.method = f"pivot_rows of the {backend.name or type(backend).__name__} backend"
+
+    def add(self, rows: Any) -> list[int]:
+        new = [[int(v) for v in row] for row in (rows.tolist() if hasattr(rows, "tolist")
+                                                 else rows)]
+        if not new or self.rank == self.ncols:
+            return []
+        known = len(self.rows)
+        added = [i - known for i in self.backend.pivot_rows(self.rows + new, self.ncols)
+                 if i >= known]
+        self.rows += [new[i] for i in added]
+        self.rank = len(self.rows)
+        return added
+
+
 class Backend(ABC):
     """Base class of arithmetic backends.
 
@@ -154,6 +215,13 @@ class Backend(ABC):
         dense = densify(rows, ncols)
         transposed = [[row[j] for row in dense] for j in range(ncols)]
         return self.pivot_columns(transposed, len(rows))
+
+    def row_basis(self, ncols: int) -> RowBasis:
+        """An empty incremental basis of rows of length ``ncols`` (see the module docstring).
+
+        The default asks :meth:`pivot_rows`, so every exact backend has one.
+        """
+        return PivotRowBasis(self, ncols)
 
     def sample_point(self, rng: random.Random, size: int) -> list[Rational]:
         """A random point suited to this arithmetic (docs/theory.md section 2.2).

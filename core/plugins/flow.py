@@ -89,6 +89,14 @@ class Flow(ABC):
         """A law in the flow's coordinates, rewritten for printing (default: unchanged)."""
         return law
 
+    def model_name(self, model: Model) -> str:
+        """The name of the model the flow makes of ``model`` (both engines report it).
+
+        The model's own name when the flow keeps its parameterization, else
+        ``"<model> | <flow>"``.
+        """
+        return model.name if self.keeps_parameterization else f"{model.name} | {self.describe()}"
+
     def describe(self) -> str:
         """``momentum tau=1/2`` for titles and JSON."""
         # `is` tests: tau = 0 is a real setting (Fraction(0) == False would hide it).

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
@@ -289,6 +290,27 @@ def _check_pivot_rows_transpose(backend: Backend) -> None:
         )
 
 
+def _check_row_basis(backend: Backend) -> None:
+    """``row_basis`` agrees with ``pivot_rows`` however the rows are split into steps."""
+    if not backend.exact:
+        return
+    for case in _cases(backend):
+        # Integer rows (each row times its denominators) have the same pivot rows.
+        rows = [[int(v * math.lcm(*(Fraction(x).denominator for x in row))) for v in row]
+                for row in case.rows]
+        for split in range(len(rows) + 1):
+            basis = backend.row_basis(case.ncols)
+            first = basis.add(rows[:split])
+            second = [split + i for i in basis.add(rows[split:])]
+            _require(
+                first + second == case.pivot_rows and basis.rank == case.rank,
+                backend,
+                "row_basis",
+                f"row_basis of {case.name} added in two steps at row {split} kept "
+                f"{first + second} (rank {basis.rank}), expected {case.pivot_rows}",
+            )
+
+
 def _check_kernel(backend: Backend) -> None:
     check = "kernel"
     for case in _cases(backend):
@@ -407,6 +429,7 @@ _BACKEND_CHECKS: tuple[tuple[str, Callable[[Backend], None]], ...] = (
     ("pivot_columns", _check_pivot_columns),
     ("pivot_rows_transpose", _check_pivot_rows_transpose),
     ("kernel", _check_kernel),
+    ("row_basis", _check_row_basis),
     ("row_types", _check_row_types),
     ("sparse_rows", _check_sparse_rows),
     ("prime_field", _check_prime_field),

@@ -348,3 +348,67 @@ def test_small_random_matrices(case: tuple[list[list[int]], int, int]) -> None:
     # Transposition preserves the rank.
     transposed = [list(col) for col in zip(*rows, strict=True)]
     assert modular_rank(transposed, p, block=block).rank == flint_rank(rows, p, n)
+
+
+# ---------------------------------------------------------------- EchelonBasis
+
+
+@pytest.mark.parametrize("p", [*SMALL_PRIMES[1:], 65521, PROBE_PRIME])
+@pytest.mark.parametrize("m, n, r, step", [(40, 30, 12, 7), (700, 600, 590, 250),
+                                           (1100, 300, 300, 1100), (30, 1200, 25, 10)])
+def test_basis_matches_flint_in_any_chunking(p: int, m: int, n: int, r: int, step: int) -> None:
+    rows = low_rank(m, n, r, p, seed=m + n + p)
+    basis = modrank.EchelonBasis(n, p)
+    added: list[int] = []
+    for start in range(0, m, step):
+        added += [start + i for i in basis.add(np.array(rows[start:start + step]))]
+    expected = flint_matrix(rows, p, n).rank()
+    assert basis.rank == len(added) == expected
+    assert flint_matrix([rows[i] for i in added], p, n).rank() == expected
+    # The first maximal independent set, as the backends' pivot_rows: row i is kept
+    # iff it is not in the span of the rows before it.
+    first = [i for i in range(m) if flint_matrix(rows[:i + 1], p, n).rank()
+             > flint_matrix(rows[:i], p, n).rank()] if m * n <= 2000 else added
+    assert added == first
+    # The pivot columns cut an invertible block out of the kept rows.
+    block = [[rows[i][j] for j in basis.pivot_columns] for i in added]
+    assert flint_matrix(block, p, len(block)).rank() == expected
+
+
+def test_basis_of_big_integers_and_negative_entries() -> None:
+    rows = [[2**80 + 1, -3, 5], [-(2**80 + 1), 3, -5], [7, 0, -2**70]]
+    basis = modrank.EchelonBasis(3, 101)
+    assert basis.add(np.array(rows, dtype=object)) == [0, 2]
+    assert basis.add([[1, 1, 1]]) == [0] and basis.rank == 3
+    assert basis.add([[4, 5, 6]]) == []          # the space is full
+
+
+def test_basis_rejects_bad_shapes_and_moduli() -> None:
+    with pytest.raises(InvalidModulusError):
+        modrank.EchelonBasis(3, 2**61 - 1)
+    basis = modrank.EchelonBasis(3, 7)
+    with pytest.raises(ValueError, match="length 3"):
+        basis.add([[1, 2]])
+    assert basis.add(np.zeros((0, 3))) == []
+
+
+def test_inverse_of_pivot_blocks_matches_flint() -> None:
+    rng = random.Random(5)
+    for size in (1, 2, 63, 64, 65, 200):
+        p = PROBE_PRIME
+        # Unit lower times upper with unit diagonal entries: every leading minor is a unit.
+        lower = [[rng.randrange(p) if j < i else int(i == j) for j in range(size)]
+                 for i in range(size)]
+        upper = [[rng.randrange(1, p) if j >= i else 0 for j in range(size)]
+                 for i in range(size)]
+        block = flint.nmod_mat(lower, p) * flint.nmod_mat(upper, p)
+        inverse = modrank._inverse_mod(np.array(to_rows(block), dtype=np.float64), p)
+        assert to_rows(block.inv()) == inverse.astype(np.int64).tolist()
+
+
+def test_modular_backend_chooses_its_row_basis_by_prime_size() -> None:
+    from conslaws.backends.modular import ModularBackend
+    from conslaws.core.plugins.backend import PivotRowBasis
+
+    assert isinstance(ModularBackend(PROBE_PRIME).row_basis(4), modrank.EchelonBasis)
+    assert isinstance(ModularBackend().row_basis(4), PivotRowBasis)

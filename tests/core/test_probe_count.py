@@ -523,3 +523,29 @@ def test_a_third_party_prime_field_takes_the_probe_engine(flow: str) -> None:
     assert result.engine == "probes" and result.backend == "third-party"
     assert result.backend_details["modulus"] == 1_000_003
     assert result.certified and result.laws == builtin.laws
+
+
+def test_the_probe_engine_takes_every_rank_from_the_backend(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """The third-party field's own pivot_rows decide the ranks: a backend that finds
+    fewer independent rows lowers the rank the probes report (and nothing is certified)."""
+    backend = _ThirdPartyField()
+    calls: list[int] = []
+    original = backend.pivot_rows
+
+    def counted(rows: Any, ncols: int) -> list[int]:
+        calls.append(len(rows))
+        return original(rows, ncols)
+
+    monkeypatch.setattr(backend, "pivot_rows", counted)
+    result = count("relu", widths="3,4,2", backend=backend, seed=1)
+    assert calls and result.backend_details["rank"] == "pivot_rows of the third-party backend"
+    assert result.certified
+
+    def blind(rows: Any, ncols: int) -> list[int]:
+        return original(rows, ncols)[:-1]      # always misses one independent row
+
+    monkeypatch.setattr(backend, "pivot_rows", blind)
+    lowered = count("relu", widths="3,4,2", backend=backend, seed=1, engine="probes")
+    assert lowered.trace_dimensions[-1] < result.trace_dimensions[-1]
+    assert not lowered.certified
