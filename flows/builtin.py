@@ -139,8 +139,34 @@ def _antisymmetric(mixing: list[tuple[int, int, int]], size: int,
 
 
 def _with_clock(law: sympy.Expr, clock: sympy.Expr) -> sympy.Expr:
-    """Substitute the clock s and pull its common power out: e^{t}·(U^T U' - ...)."""
-    return sympy.factor_terms(law.subs(sympy.Symbol(CLOCK), clock))
+    """Substitute the clock s and pull its common power out: e^{t}·(U^T U' - ...).
+
+    Term by term when every term is a power of s times a factor free of s (what the
+    engines produce): ``factor_terms`` on the whole sum took 60 ms per law of a
+    20-unit linear layer (23 s of a 380-law count).
+
+    Examples
+    --------
+    >>> s, u, v = sympy.symbols(f"{CLOCK} u v")
+    >>> _with_clock(s * u * v - 2 * s**2 * v, TIME)
+    t*(-2*t*v + u*v)
+    """
+    s = sympy.Symbol(CLOCK)
+    parts = []
+    for term in sympy.Add.make_args(law):
+        exponent, factors = 0, []
+        for factor in sympy.Mul.make_args(term):
+            base, power = factor.as_base_exp()
+            if base == s and power.is_Integer:
+                exponent += int(power)
+            elif factor.has(s):
+                return sympy.factor_terms(law.subs(s, clock))
+            else:
+                factors.append(factor)
+        parts.append((sympy.Mul(*factors), exponent))
+    low = min(exponent for _, exponent in parts)
+    rest = sympy.Add(*(c * clock ** (e - low) for c, e in parts))
+    return rest if low == 0 else clock**low * rest
 
 
 class GradientFlow(Flow):

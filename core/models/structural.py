@@ -107,5 +107,5 @@ def gradient_rows(laws: Sequence[SparseLaw], point: Sequence[int]) -> list[list[
 
 def to_sympy(law: SparseLaw, symbols: Sequence[sympy.Symbol]) -> sympy.Expr:
     """The law as a sympy expression in ``symbols``."""
-    return sympy.Add(*(c * sympy.Mul(*(symbols[j] ** e for j, e in support))
+    return sympy.Add(*(sympy.Mul(sympy.Integer(c), *(symbols[j] ** e for j, e in support))
                        for c, support in law))
