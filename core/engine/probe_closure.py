@@ -80,8 +80,9 @@ PROBE_MARGIN = 8
 #: added to the row basis.
 PROBE_BATCH = 512
 
-#: Largest probe matrix (float64) the engine builds: 8 GiB is D of about
-#: 32,000, whose rank would take about 40 minutes on 2 cores.
+#: Largest row basis the engine grows, counted as rows x columns float32 residues (an
+#: upper bound of what the modular backend stores): 8 GiB is about 46,000 x 46,000,
+#: whose rank would take about 50 minutes on 2 cores.
 MAX_MATRIX_BYTES = 8 * 2**30
 
 #: Deepest level probed.  A depth-j bracket costs about 4^j gradient passes
@@ -189,17 +190,17 @@ def _chunks(oracle: FieldOracle, theta: IntArray, basis: RowBasis, goal: int,
 
 
 def check_matrix_size(rows: int, columns: int) -> None:
-    """Raise :class:`ModelTooLargeError` if a rows x columns probe matrix is too big.
+    """Raise :class:`ModelTooLargeError` if a rows x columns probe basis is too big.
 
     Examples
     --------
-    >>> check_matrix_size(20_000, 20_000)          # 3.0 GiB: fine
+    >>> check_matrix_size(40_000, 40_000)          # 6.0 GiB: fine
     >>> check_matrix_size(100_000, 100_000)
     Traceback (most recent call last):
         ...
     conslaws.core.errors.ModelTooLargeError: the probe engine needs a 100,000 x ...
     """
-    needed = rows * columns * 8
+    needed = rows * columns * 4
     if needed > MAX_MATRIX_BYTES:
         raise ModelTooLargeError(
             f"the probe engine needs a {rows:,} x {columns:,} matrix "

@@ -404,15 +404,15 @@ def test_listing_too_many_paths_is_refused(capsys: pytest.CaptureFixture[str]) -
 
 def test_probe_matrix_too_large_is_refused_before_any_work(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """relu 3,4,2 has D = 20: a 28 x 20 float64 matrix is 4,480 bytes."""
+    """relu 3,4,2 has D = 20: a 28 x 20 float32 basis is 2,240 bytes."""
     import conslaws.core.engine.probe_closure as probe_closure
 
-    monkeypatch.setattr(probe_closure, "MAX_MATRIX_BYTES", 4_000)
+    monkeypatch.setattr(probe_closure, "MAX_MATRIX_BYTES", 2_000)
     with pytest.raises(ModelTooLargeError, match="28 x 20 matrix"):
         count("relu", seed=1, widths="3,4,2", engine="probes")
     code, out, err = run(["count", "relu", "--widths", "3,4,2", "--engine", "probes"], capsys)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
-    monkeypatch.setattr(probe_closure, "MAX_MATRIX_BYTES", 4_480)
+    monkeypatch.setattr(probe_closure, "MAX_MATRIX_BYTES", 2_240)
     assert count("relu", seed=1, widths="3,4,2", engine="probes").certified
 
 
