@@ -412,3 +412,13 @@ def test_modular_backend_chooses_its_row_basis_by_prime_size() -> None:
 
     assert isinstance(ModularBackend(PROBE_PRIME).row_basis(4), modrank.EchelonBasis)
     assert isinstance(ModularBackend().row_basis(4), PivotRowBasis)
+
+
+@pytest.mark.parametrize("p", [3, 7, 101, 65521, 1_000_003, PROBE_PRIME])
+def test_reduce_mod_of_exact_multiples_is_zero(p: int) -> None:
+    """x * (1/p) can round below an integer k at x = k p: the residue must still be 0."""
+    multiples = np.array([k * p for k in range(-2000, 2001)] + [(2**53 // p - 4) * p],
+                         dtype=np.float64)
+    assert not reduce_mod(multiples, float(p)).any()
+    values = multiples + 1
+    assert (reduce_mod(values, float(p)) == 1).all()
