@@ -287,10 +287,13 @@ def momentum_drift(tau: Fraction | int, p: int) -> Drift:
 
     def drift(point: IntArray) -> IntArray:
         size = (point.shape[1] - 1) // 2
-        out = np.zeros_like(point)
+        out = np.empty_like(point)  # every entry is written below
         out[:, 0] = point[:, 0] * rate % p if rate else _one(point[:, 0])
-        out[:, 1:1 + size] = point[:, 1 + size:]
-        out[:, 1 + size:] = -rate * point[:, 1 + size:] % p
+        velocity = point[:, 1 + size:]
+        out[:, 1:1 + size] = velocity
+        damped = out[:, 1 + size:]
+        np.multiply(velocity, (p - rate) % p, out=damped)
+        np.remainder(damped, p, out=damped)
         return out
 
     return drift
