@@ -169,6 +169,21 @@ class _Broken(RationalBackend):
             basis[0][0] += 1
         return basis
 
+    def row_basis(self, ncols: int) -> Any:
+        basis = super().row_basis(ncols)
+        if self.flaw == "row_basis_forgets":
+            # Forgets the rows of earlier steps: a second step re-adds them.
+            original = basis.add
+
+            def add(rows: Any) -> list[int]:
+                added = original(rows)
+                basis.rows.clear()
+                basis.rank = 0
+                return added
+
+            basis.add = add  # type: ignore[method-assign]
+        return basis
+
     def describe(self) -> dict[str, Any]:
         facts = super().describe()
         if self.flaw == "describe":
@@ -184,6 +199,7 @@ class _Broken(RationalBackend):
         ("kernel_scaled", "kernel"),
         ("kernel_wrong", "kernel"),
         ("describe", "describe"),
+        ("row_basis_forgets", "row_basis"),
     ],
 )
 def test_checks_catch_violations(flaw: str, check_name: str) -> None:
