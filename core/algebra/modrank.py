@@ -141,11 +141,7 @@ def modular_rank(matrix: NDArray[np.integer] | NDArray[np.floating] | list[list[
     >>> modular_rank([[3, 6], [1, 2]], 7).rank
     1
     """
-    if modulus < 2 or block * (modulus - 1) ** 2 >= 2**53:
-        raise InvalidModulusError(
-            f"modulus {modulus} is too large for the blocked float64 rank "
-            f"(at most {modulus_bound(block)})"
-        )
+    _require_exact_products(modulus, block)
     m = _residues(matrix, modulus, overwrite=overwrite)
     p = float(modulus)
     rows, cols = m.shape
@@ -185,6 +181,20 @@ def modular_rank(matrix: NDArray[np.integer] | NDArray[np.floating] | list[list[
             pending += 1
         rank += found
     return Echelon(rank, [int(r) for r in row_ids[:rank]], pivot_columns)
+
+
+def _exact_products(modulus: int, terms: int, slack: int = 0) -> bool:
+    """Whether sums of ``terms`` products of residues mod ``modulus``, plus ``slack``,
+    are exact integers in float64."""
+    return modulus >= 2 and terms * (modulus - 1) ** 2 + slack < 2**53
+
+
+def _require_exact_products(modulus: int, terms: int, slack: int = 0) -> None:
+    """Raise :class:`InvalidModulusError` unless :func:`_exact_products` holds."""
+    if not _exact_products(modulus, terms, slack):
+        raise InvalidModulusError(
+            f"modulus {modulus} is too large for the blocked float64 rank "
+            f"(at most {modulus_bound(terms)})")
 
 
 def _residues(matrix: NDArray[np.integer] | NDArray[np.floating] | list[list[int]],
@@ -259,19 +269,19 @@ class EchelonBasis:
     method = "blocked elimination mod p on numpy BLAS (conslaws.core.algebra.modrank)"
 
     def __init__(self, ncols: int, modulus: int) -> None:
-        if not self.supports(modulus):
-            raise InvalidModulusError(
-                f"modulus {modulus} is too large for the blocked float64 rank "
-                f"(at most {modulus_bound(PANEL)})")
+        # Between panels entries lie in [-p, 2p): 2p of slack on top of the products.
+        _require_exact_products(modulus, PANEL, 2 * modulus)
         self.ncols = ncols
         self.modulus = modulus
         self.rank = 0
         self.pivot_columns: list[int] = []
         self._panels: list[_Panel] = []
         self._free = np.arange(ncols)
-        # Work arrays reused by every chunk: fresh arrays of this size cost more in
-        # page faults than the products themselves.
+        # Work arrays reused by every chunk, sized for the largest chunk so far (a
+        # panel never has more rows): fresh arrays of this size cost more in page
+        # faults than the products themselves.
         self._work: list[NDArray[np.float64]] = []
+        self._capacity = 0
 
     @staticmethod
     def supports(modulus: int) -> bool:
@@ -282,7 +292,7 @@ class EchelonBasis:
         >>> EchelonBasis.supports(PROBE_PRIME), EchelonBasis.supports(2**61 - 1)
         (True, False)
         """
-        return modulus >= 2 and PANEL * (modulus - 1) ** 2 + 2 * modulus < 2**53
+        return _exact_products(modulus, PANEL, 2 * modulus)
 
     def add(self, rows: NDArray[np.integer] | NDArray[np.floating] | list[list[int]]
             ) -> list[int]:
@@ -296,8 +306,10 @@ class EchelonBasis:
             return []
         if matrix.ndim != 2 or matrix.shape[1] != self.ncols:
             raise ValueError(f"rows of length {self.ncols} expected, got shape {matrix.shape}")
-        if not self._work:
-            self._work = [np.empty(self.ncols * PANEL) for _ in range(4)]
+        chunk_rows = min(PANEL, matrix.shape[0])
+        if chunk_rows > self._capacity:
+            self._capacity = chunk_rows
+            self._work = [np.empty(self.ncols * chunk_rows) for _ in range(4)]
         added: list[int] = []
         for start in range(0, matrix.shape[0], PANEL):
             if self.rank == self.ncols:
@@ -353,9 +365,13 @@ class EchelonBasis:
         return [int(i) for i in order]
 
 
-def _reduce_once(x: NDArray[np.float64], p: float, scratch: NDArray[np.float64]) -> None:
-    """``x`` to [-p, 2p) in place by one pass of ``x - floor(x/p) p`` (|x| < 2**53 - 2p)."""
-    quotient = scratch[:x.size].reshape(x.shape)
+def _reduce_once(x: NDArray[np.float64], p: float,
+                 scratch: NDArray[np.float64] | None = None) -> None:
+    """``x`` to [-p, 2p) in place by one pass of ``x - floor(x/p) p`` (|x| < 2**53 - 2p).
+
+    ``scratch`` (at least ``x.size`` entries) holds the quotient; default a new array.
+    """
+    quotient = np.empty_like(x) if scratch is None else scratch[:x.size].reshape(x.shape)
     np.multiply(x, 1.0 / p, out=quotient)
     np.floor(quotient, out=quotient)
     quotient *= p
@@ -408,10 +424,7 @@ def reduce_mod(x: NDArray[np.float64], p: float,
     step = max(1, ROW_CHUNK * 4096 // max(1, flat.shape[-1]))
     for start in range(0, flat.shape[0], step):
         part = flat[start:start + step]
-        quotient = part * (1.0 / p)
-        np.floor(quotient, out=quotient)
-        quotient *= p
-        part -= quotient
+        _reduce_once(part, p)
         # The quotient can be off by one either way, so the remainder is in [-p, 2p).
         # A second pass of the same kind is not enough: at x = 9 * 65521 it gives p.
         np.add(part, p, out=part, where=part < 0)

@@ -348,15 +348,21 @@ def _check_kernel(backend: Backend) -> None:
                 )
 
 
+def _gives_the_case(backend: Backend, rows: Any, case: _Case) -> bool:
+    """Whether ``rows`` (the case's matrix in another form) give the case's rank, pivots
+    and nullity."""
+    return (backend.rank(rows, case.ncols) == case.rank
+            and backend.pivot_columns(rows, case.ncols) == case.pivot_columns
+            and backend.pivot_rows(rows, case.ncols) == case.pivot_rows
+            and len(backend.kernel(rows, case.ncols)) == case.ncols - case.rank)
+
+
 def _check_row_types(backend: Backend) -> None:
     check = "row_types"
     case = next(case for case in _CASES if case.name == "rank-deficient 4x5")
     as_tuples = tuple(tuple(row) for row in case.rows)
     _require(
-        backend.rank(as_tuples, case.ncols) == case.rank
-        and backend.pivot_columns(as_tuples, case.ncols) == case.pivot_columns
-        and backend.pivot_rows(as_tuples, case.ncols) == case.pivot_rows
-        and len(backend.kernel(as_tuples, case.ncols)) == case.ncols - case.rank,
+        _gives_the_case(backend, as_tuples, case),
         backend,
         check,
         f"rows given as tuples of {case.name} do not give the results of lists",
@@ -380,10 +386,7 @@ def _check_sparse_rows(backend: Backend) -> None:
     for case in _cases(backend):
         sparse = [{j: v for j, v in enumerate(row) if v} for row in case.rows]
         _require(
-            backend.rank(sparse, case.ncols) == case.rank
-            and backend.pivot_columns(sparse, case.ncols) == case.pivot_columns
-            and backend.pivot_rows(sparse, case.ncols) == case.pivot_rows
-            and len(backend.kernel(sparse, case.ncols)) == case.ncols - case.rank,
+            _gives_the_case(backend, sparse, case),
             backend,
             check,
             f"{case.name} given as sparse rows gives other results than dense rows",
