@@ -29,9 +29,19 @@ import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-__all__ = ["independent_rows", "kernel_mod_p", "rational_kernel", "rational_reconstruction"]
+__all__ = [
+    "LIFTING_PRIME",
+    "independent_rows",
+    "kernel_mod_p",
+    "rational_kernel",
+    "rational_reconstruction",
+]
 
 SparseRow = Mapping[int, int]
+
+#: Prime of the sparse kernels lifted to Q by rational reconstruction (entries up to
+#: about 10**9 in numerator and denominator lift).
+LIFTING_PRIME = 2**61 - 1
 
 
 def _reduce(row: dict[int, int], pivots: Mapping[int, dict[int, int]], p: int) -> None:

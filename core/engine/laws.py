@@ -2,50 +2,68 @@
 
 docs/theory.md section 2.3.  A polynomial h = Σ a_α θ^α is a law iff ∇h·w ≡ 0 for
 every generating field w; each coefficient (in θ) of that polynomial is a
-linear form in the unknowns a_α, and the laws are the kernel.  The search:
+linear form in the unknowns a_α, and the laws are the kernel.  The search
+(:func:`find_polynomial_laws`):
 
 1. Monomials of degree 1..K are split into blocks that can be solved alone:
    by weight for every grading that makes the fields homogeneous derivations
    (total degree when every field is homogeneous; the clock separately on a
    momentum phase space), and by sign-flip character
-   (:mod:`conslaws.core.algebra.symmetry`).
-2. A block is first tested at the point θ* where the closure ran: the rows
-   ``∇θ^α(θ*)·f(θ*)`` for the frame fields f, taken mod p.  Every law
-   satisfies them, so a block whose evaluated system has full column rank has
-   no law; most blocks end here without symbolic work.
-3. A surviving block gets the exact system over Z from the frame fields; rows
-   independent mod p are kept and the kernel is computed over Q.
-4. Every kernel vector is verified by the exact polynomial identity
-   ``∇h·w_i ≡ 0`` for *every* generating field, not only the frame.  If one
-   fails (the frame missed a direction: a non-generic point) the block is
-   solved again with all generating fields.  So the returned space is exactly
-   the space of polynomial laws of those degrees: the kernel contains every
-   law, and every basis vector of it was verified.
+   (:mod:`conslaws.core.algebra.symmetry`, :mod:`conslaws.core.engine.law_blocks`).
+2. Each block's equations are *evaluated*: at random points x mod p, for random
+   fields X of W_0 drawn from the trace oracle, the row ``∇θ^α(x)·X(x)``.  Every
+   law satisfies every row, so a block whose evaluated matrix has full column
+   rank has no law; millions of blocks are screened as a few numpy stacks.
+3. The blocks that survive get their kernel mod p from more rows, lifted to Q
+   by rational reconstruction (several primes combined when needed), and every
+   candidate is verified by the exact polynomial identity ``∇h·w_i ≡ 0`` for
+   *every* generating field.  A block whose candidates fail is solved exactly
+   from the symbolic fields.  So the returned space is exactly the space of
+   polynomial laws of those degrees: the kernel contains every law, and every
+   basis vector of it was verified.
 
 Examples
 --------
 >>> from conslaws.core.models.model import Model
 >>> from conslaws.core.plugins.registry import backends
 >>> model = Model.from_phi(("u", "v1", "v2"), ["u*v1", "u*v2"])
->>> search = find_polynomial_laws(model, 2, point=[2, 3, 5], backend=backends.load("modular")())
+>>> search = find_polynomial_laws(model, 2, backend=backends.load("modular")())
 >>> [str(model.ring.to_sympy(h)) for h in search.laws]
 ['u**2 - v1**2 - v2**2']
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
+import flint
+import numpy as np
+from numpy.typing import NDArray
+
+from conslaws.core.algebra.batch_elimination import BatchEchelon, batch_rref, kernel_basis
+from conslaws.core.algebra.modrank import PROBE_PRIME
 from conslaws.core.algebra.polynomials import Number, SparseTerms, primitive_part
-from conslaws.core.algebra.sparse_elimination import independent_rows, rational_kernel
-from conslaws.core.algebra.symmetry import character_span, grading, parity
+from conslaws.core.algebra.sparse_elimination import (
+    LIFTING_PRIME,
+    independent_rows,
+    rational_kernel,
+    rational_reconstruction,
+)
+from conslaws.core.algebra.symmetry import character_span, grading
 from conslaws.core.algebra.vector_fields import VectorField, variables_of
+from conslaws.core.engine.law_blocks import (
+    BlockPartition,
+    EvaluationRows,
+    MonomialTable,
+    block_matrices,
+    block_partition,
+)
 from conslaws.core.errors import ConslawsError
 from conslaws.core.frontends.progress import progress_bar
 from conslaws.core.models.model import Model
@@ -82,8 +100,9 @@ class LawSearch:
         The degrees searched.
     homogeneous : bool
         Whether the search went degree by degree.
-    blocks, blocks_solved : int
-        Number of blocks, and of blocks that needed an exact solve.
+    blocks, blocks_solved, blocks_exact : int
+        Number of blocks; of blocks that survived the screening (their kernel
+        was computed); of blocks solved from the symbolic fields.
     seconds : float
         Wall time.
     """
@@ -93,48 +112,29 @@ class LawSearch:
     homogeneous: bool = True
     blocks: int = 0
     blocks_solved: int = 0
+    blocks_exact: int = 0
     seconds: float = 0.0
 
 
-def _monomials(size: int, degree: int) -> list[Monomial]:
-    out = []
-    for combo in itertools.combinations_with_replacement(range(size), degree):
-        support: dict[int, int] = {}
-        for j in combo:
-            support[j] = support.get(j, 0) + 1
-        out.append(tuple(support.items()))
-    return out
-
-
-def _gradient_at(monomial: Monomial, point: Sequence[Number]) -> dict[int, Number]:
-    grad: dict[int, Number] = {}
-    for a, (j, e) in enumerate(monomial):
-        value: Number = e * point[j] ** (e - 1)
-        for b, (k, f) in enumerate(monomial):
-            if b != a:
-                value *= point[k] ** f
-        grad[j] = value
-    return grad
-
-
-#: Prime of the sparse kernel lifted to Q by rational reconstruction (entries of laws
-#: up to about 10**9 in numerator and denominator lift).
-LIFTING_PRIME = 2**61 - 1
+#: Blocks up to this size are screened and solved as one numpy stack; larger ones one
+#: by one with flint.
+STACKED_BLOCK = 64
+#: Extra evaluated rows per block in the screening (a block of b unknowns gets b + 2).
+SCREEN_MARGIN = 2
+#: Primes combined (Chinese remaindering) before a block falls back to the exact solve.
+LIFT_ATTEMPTS = 4
+#: Stacked entries per numpy step (memory: 8 bytes each).
+STACK_ENTRIES = 2**23
 
 
 class _Solver:
-    """Builds and solves the law system of one block."""
+    """Builds and solves the exact law system of one block from the symbolic fields."""
 
-    def __init__(self, model: Model, frame: Sequence[VectorField], point: Sequence[Number],
-                 modular: Backend, rational: Backend) -> None:
+    def __init__(self, model: Model, modular: Backend, rational: Backend) -> None:
         self.model = model
         self.ring = model.ring
-        self.frame = list(frame)
-        self.point = point
         self.modular = modular
         self.rational = rational
-        self.frame_values = [f.value_at(point) for f in self.frame]
-        self.by_variable = self._index(self.frame)
 
     @staticmethod
     def _index(fields: Sequence[VectorField]) -> dict[int, list[int]]:
@@ -143,28 +143,6 @@ class _Solver:
             for j in f.support:
                 index.setdefault(j, []).append(i)
         return index
-
-    def evaluated_rank_is_full(self, block: list[Monomial]) -> bool:
-        """True when the block's system evaluated at θ* forces every unknown to 0."""
-        touching = sorted({i for m in block for j, _ in m for i in self.by_variable.get(j, ())})
-        if len(touching) < len(block):
-            return False
-        grads = [_gradient_at(m, self.point) for m in block]
-        if len(block) == 1:
-            # Rank 1 iff one evaluated entry is nonzero in the field: no matrix needed.
-            (g,) = grads
-            return any(
-                self.modular.convert(sum((g[j] * self.frame_values[i][j] for j in g
-                                          if j in self.frame_values[i]), start=0)) != 0
-                for i in touching
-            )
-        rows = []
-        for i in touching:
-            values = self.frame_values[i]
-            row = [sum((g[j] * values[j] for j in g if j in values), start=0) for g in grads]
-            if any(row):
-                rows.append(row)
-        return self.modular.rank(rows, len(block)) == len(block)
 
     def solve(self, block: list[Monomial], fields: Sequence[VectorField], *,
               exact_pivots: bool = False) -> list[Any]:
@@ -209,51 +187,72 @@ class _Solver:
         if vectors is None:
             vectors = self.rational.kernel([[r.get(c, 0) for c in range(width)] for r in kept],
                                            width)
-        laws = []
-        for vector in vectors:
-            denominator = math.lcm(*(c.denominator for c in vector))
-            terms: dict[tuple[int, ...], int] = {}
-            for monomial, c in zip(block, vector, strict=False):
-                if c:
-                    exps = [0] * self.ring.dimension
-                    for j, e in monomial:
-                        exps[j] = e
-                    terms[tuple(exps)] = int(c * denominator)
-            laws.append(primitive_part(self.ring.from_dict(terms)))
-        return laws
+        return [_polynomial(self.ring, block, vector) for vector in vectors]
+
+
+def _polynomial(ring: Any, block: Sequence[Monomial], vector: Sequence[Any]) -> Any:
+    """The primitive integer polynomial Σ vector[c] θ^block[c]."""
+    denominator = math.lcm(*(Fraction(c).denominator for c in vector))
+    gens = ring.gens
+    total = ring.zero()
+    for monomial, c in zip(block, vector, strict=True):
+        if c:
+            total += int(c * denominator) * math.prod((gens[j] ** e for j, e in monomial),
+                                                      start=ring.one)
+    return primitive_part(total)
 
 
 def find_polynomial_laws(
     model: Model,
     degree: int,
     *,
-    point: Sequence[Number],
     backend: Backend,
-    frame: Sequence[VectorField] | None = None,
+    seed: int = 0,
     progress: bool = False,
 ) -> LawSearch:
     """A basis of the polynomial conservation laws of degree 1..``degree``.
 
+    The monomials are split into blocks (:mod:`conslaws.core.engine.law_blocks`);
+    each block's system is evaluated mod p at random points through the model's
+    trace oracle, and
+
+    1. a block whose evaluated matrix has full column rank mod p has no law
+       (proved, for every prime);
+    2. the others get their kernel mod p from more rows, lifted to Q by rational
+       reconstruction (combining primes by Chinese remaindering when the
+       coefficients are large), and every candidate is verified exactly,
+       ``∇h·w ≡ 0`` for every generating field w;
+    3. when all candidates of a block pass and there are as many as the kernel
+       mod p has dimensions, they are a basis of the block's laws (the laws
+       reduce injectively into that kernel); otherwise the block is solved
+       exactly from the symbolic fields.
+
     Parameters
     ----------
     model : Model
-        The generating fields.
+        The generating fields (φ or polynomial fields).
     degree : int
         Highest total degree searched (>= 1).
-    point : sequence of int or Fraction
-        A point where the frame was chosen (used only to skip empty blocks).
     backend : Backend
-        An exact backend for the rank tests; the modular one is fastest.  The
-        kernel itself is always computed over Q.
-    frame : sequence of VectorField, optional
-        Fields spanning W_0 at ``point`` (the closure's first frame).  Defaults
-        to all generating fields.
+        An exact backend; when it works mod a prime below 2**22 the evaluations
+        start with that prime.  The laws are always exact over Q.
+    seed : int
+        Seed of the evaluation points.
     progress : bool
         Show a progress bar.
 
     Returns
     -------
     LawSearch
+
+    Examples
+    --------
+    >>> from conslaws.core.models.model import Model
+    >>> from conslaws.core.plugins.registry import backends
+    >>> model = Model.from_phi(("u", "v1", "v2"), ["u*v1", "u*v2"])
+    >>> search = find_polynomial_laws(model, 2, backend=backends.load("modular")())
+    >>> [str(model.ring.to_sympy(h)) for h in search.laws]
+    ['u**2 - v1**2 - v2**2']
     """
     from conslaws.core.plugins.registry import backends
     from conslaws.core.validation import law_unknowns
@@ -261,7 +260,8 @@ def find_polynomial_laws(
     start = time.perf_counter()
     if degree < 1:
         raise ConslawsError(f"--degree must be at least 1, got {degree}")
-    modular = backend if backend.exact else backends.load("modular")()
+    modular = backend if backend.exact and backend.characteristic > 1 else \
+        backends.load("modular")()
     rational = backends.load("rational")()
     size = model.dimension
     # Closed form, capped: a loop over the degrees would hang on degree 10**21.
@@ -271,48 +271,168 @@ def find_polynomial_laws(
             f"degree {degree} in {size} parameters means more than {MAX_MONOMIALS:,} unknown "
             f"coefficients; lower the degree"
         )
-    homogeneous = model.fields_are_homogeneous
-    span = character_span(model.generators)
-    weights = grading(model.generators, rational, modular, random.Random(degree))
-    # Integer weights (the rational ones times a common denominator) give the
-    # same blocks; hashing Fractions for every monomial cost a third of the
-    # search on a 228-parameter ReLU network.
-    scale = math.lcm(*(w.denominator for w in weights)) if weights else 1
-    integral = [int(w * scale) for w in weights] if weights is not None else [0] * size
-    blocks: dict[tuple[int, int], list[Monomial]] = {}
-    for d in range(1, degree + 1):
-        for monomial in _monomials(size, d):
-            weight = sum(integral[j] * e for j, e in monomial)
-            key = (weight, span.reduce(parity(monomial)))
-            blocks.setdefault(key, []).append(monomial)
-    frame = list(frame) if frame is not None else list(model.generators)
-    solver = _Solver(model, frame, point, modular, rational)
-    search = LawSearch(degrees=list(range(1, degree + 1)), homogeneous=homogeneous,
-                       blocks=len(blocks))
-    for key in progress_bar(sorted(blocks), "law blocks", progress):
-        block = blocks[key]
-        if solver.evaluated_rank_is_full(block):
-            continue
-        search.blocks_solved += 1
-        search.laws.extend(_solve_block(solver, block, frame, model))
+    rng = np.random.default_rng(seed)
+    table = MonomialTable(size, degree)
+    weights = (grading(model.generators, rational, modular, random.Random(degree))
+               if model.generators else None)
+    codes = character_span(model.generators).codes(size, rng)
+    partition = block_partition(table, weights, codes)
+    search = LawSearch(degrees=list(range(1, degree + 1)),
+                       homogeneous=model.fields_are_homogeneous, blocks=len(partition))
+    primes = _evaluation_primes(modular.characteristic)
+    evaluations = [EvaluationRows(model, q, rng) for q in primes[:1]]
+    survivors = _screen(table, partition, evaluations[0], progress)
+    search.blocks_solved = len(survivors)
+    solver = _Solver(model, modular, rational)
+    found_in: dict[int, list[Any]] = {}
+    for sizes, blocks in progress_bar(_by_size(partition, survivors), "law blocks", progress):
+        unresolved = list(blocks)
+        residues: dict[int, list[tuple[int, NDArray[np.bool_], NDArray[np.int64]]]] = {}
+        for attempt in range(LIFT_ATTEMPTS):
+            if not unresolved:
+                break
+            if attempt == len(evaluations):
+                evaluations.append(EvaluationRows(model, primes[attempt], rng))
+            rows = evaluations[attempt]
+            # Twice the unknowns, plus a margin, doubled at every attempt: the rows
+            # must span every equation of the block for its kernel to be the laws.
+            kernels = _kernels(table, partition, np.array(unresolved), rows,
+                               (2 * sizes + 8) << attempt)
+            still = []
+            for block, (free, basis) in zip(unresolved, kernels, strict=True):
+                if not len(basis):
+                    continue  # full column rank with more rows: no law
+                found = _lift(block, free, basis, rows.prime, residues, table, partition,
+                              model)
+                if found is None:
+                    still.append(block)
+                else:
+                    found_in[block] = found
+            unresolved = still
+        for block in unresolved:
+            search.blocks_exact += 1
+            monomials = [table.monomial(int(g)) for g in partition.members(block)]
+            found_in[block] = _solve_block(solver, monomials, model)
+    # Blocks in the order of their first monomial (by degree, then by variable), so
+    # that the basis reads the same whatever the hashes that formed the blocks.
+    for block in sorted(found_in, key=lambda b: int(partition.members(b).min())):
+        search.laws.extend(found_in[block])
     search.seconds = time.perf_counter() - start
     return search
 
 
-def _solve_block(solver: _Solver, block: list[Monomial], frame: Sequence[VectorField],
-                 model: Model) -> list[Any]:
-    """The laws of one block, every one verified exactly against all generating fields.
+def _evaluation_primes(preferred: int) -> list[int]:
+    """Primes below 2**22 for the evaluations: the backend's first, when it is one."""
+    primes = [preferred] if 2 < preferred < PROBE_PRIME else []
+    candidate = PROBE_PRIME
+    while len(primes) < LIFT_ATTEMPTS:
+        if flint.fmpz(candidate).is_prime() and candidate not in primes:
+            primes.append(candidate)
+        candidate -= 2
+    return primes[:LIFT_ATTEMPTS]
 
-    Three attempts, each a superset of the true law space of the block: the
-    frame's system with rows chosen mod p, all generators' system with rows
-    chosen mod p, and all generators' system over Q with every row.  The first
-    whose kernel vectors all pass :func:`conserved` is returned; the last is
-    the exact kernel, so it always passes (an internal error otherwise).  No
-    kernel vector is ever returned unverified.
+
+def _by_size(partition: BlockPartition, blocks: Sequence[int]) -> list[tuple[int, list[int]]]:
+    """``blocks`` grouped by size, smallest first."""
+    groups: dict[int, list[int]] = {}
+    for block in blocks:
+        groups.setdefault(int(partition.sizes[block]), []).append(block)
+    return sorted(groups.items())
+
+
+def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRows,
+            progress: bool) -> list[int]:
+    """The blocks whose evaluated matrix (size + margin rows) is not of full column rank."""
+    survivors: list[int] = []
+    everything = np.arange(len(partition))
+    for size in progress_bar(np.unique(partition.sizes).tolist(), "law screening", progress):
+        blocks = everything[partition.sizes == size]
+        count = size + SCREEN_MARGIN
+        if size <= STACKED_BLOCK:
+            step = max(1, STACK_ENTRIES // (count * size))
+            for first in range(0, len(blocks), step):
+                part = blocks[first:first + step]
+                stack = block_matrices(table, partition.stacked(part), rows, count)
+                ranks = batch_rref(stack, rows.prime).rank
+                survivors.extend(part[ranks < size].tolist())
+        else:
+            for block in blocks.tolist():
+                stack = block_matrices(table, partition.members(block)[None, :], rows, count)
+                matrix = flint.nmod_mat(stack[0].tolist(), rows.prime)
+                if matrix.rank() < size:
+                    survivors.append(block)
+    return sorted(survivors)
+
+
+def _kernels(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np.int64],
+             rows: EvaluationRows, count: int
+             ) -> list[tuple[NDArray[np.bool_], NDArray[np.int64]]]:
+    """For blocks of one size: (free columns, kernel basis mod p) of ``count`` rows each."""
+    size = int(partition.sizes[blocks[0]])
+    out: list[tuple[NDArray[np.bool_], NDArray[np.int64]]] = []
+    p = rows.prime
+    if size <= STACKED_BLOCK:
+        step = max(1, STACK_ENTRIES // (count * size))
+        for first in range(0, len(blocks), step):
+            part = blocks[first:first + step]
+            echelon = batch_rref(block_matrices(table, partition.stacked(part), rows, count), p)
+            out.extend((~echelon.pivots[k], kernel_basis(echelon, k, p))
+                       for k in range(len(part)))
+        return out
+    for block in blocks.tolist():
+        stack = block_matrices(table, partition.members(block)[None, :], rows, count)
+        reduced, rank = flint.nmod_mat(stack[0].tolist(), p).rref()
+        dense = np.array([[int(v) for v in row] for row in reduced.tolist()], dtype=np.int64)
+        pivots = np.zeros(size, dtype=bool)
+        for row in dense[:rank]:
+            pivots[int(np.flatnonzero(row)[0])] = True
+        echelon = BatchEchelon(dense[None], np.array([rank]), pivots[None])
+        out.append((~pivots, kernel_basis(echelon, 0, p)))
+    return out
+
+
+def _lift(block: int, free: NDArray[np.bool_], basis: NDArray[np.int64], prime: int,
+          residues: dict[int, list[tuple[int, NDArray[np.bool_], NDArray[np.int64]]]],
+          table: MonomialTable, partition: BlockPartition, model: Model) -> list[Any] | None:
+    """The block's laws when its kernel mod the primes so far lifts to verified laws.
+
+    The kernel bases have a 1 at each free column and zeros at the other free
+    columns, a form that is unique, so bases mod several primes with the same free
+    columns combine entrywise by Chinese remaindering before the reconstruction.
     """
-    attempts = ((frame, False), (model.generators, False), (model.generators, True))
-    for fields, exact in attempts:
-        candidates = solver.solve(block, fields, exact_pivots=exact)
+    history = [r for r in residues.get(block, []) if np.array_equal(r[1], free)]
+    history.append((prime, free, basis))
+    residues[block] = history
+    modulus = math.prod(q for q, _, _ in history)
+    combined = [[0] * basis.shape[1] for _ in range(len(basis))]
+    for q, _, b in history:
+        # CRT: x ≡ b (mod q) and x ≡ previous (mod the product of the others).
+        others = modulus // q
+        factor = others * pow(others, -1, q)
+        for i, row in enumerate(b.tolist()):
+            combined[i] = [(c + v * factor) % modulus for c, v in zip(combined[i], row,
+                                                                      strict=True)]
+    members = [table.monomial(int(g)) for g in partition.members(block)]
+    candidates = []
+    for row in combined:
+        vector = [rational_reconstruction(v, modulus) if v else Fraction(0) for v in row]
+        if any(v is None for v in vector):
+            return None
+        candidates.append(_polynomial(model.ring, members, vector))
+    return candidates if all(conserved(model, candidates)) else None
+
+
+def _solve_block(solver: _Solver, block: list[Monomial], model: Model) -> list[Any]:
+    """The laws of one block from the symbolic fields, every one verified exactly.
+
+    Two attempts, each a superset of the true law space of the block: the
+    generators' system with rows chosen mod p, and the same over Q with every
+    row.  The first whose kernel vectors all pass :func:`conserved` is returned;
+    the last is the exact kernel, so it always passes (an internal error
+    otherwise).  No kernel vector is ever returned unverified.
+    """
+    for exact in (False, True):
+        candidates = solver.solve(block, model.generators, exact_pivots=exact)
         if all(conserved(model, candidates)):
             return candidates
     raise ArithmeticError("the exact law system over Q has a kernel vector that is not a law")
@@ -350,12 +470,11 @@ def conserved(model: Model, laws: Sequence[Any]) -> list[bool]:
         touching = sorted({i for j in variables for i in index.get(j, ())})
         ok = True
         for i in touching:
-            # A generator has few components; the law's gradient may have many.
-            parts = [gradient[j] * c for j, c in model.generators[i].components.items()
-                     if j in gradient]
+            components = model.generators[i].components
             total = ring.zero()
-            for part in parts:
-                total += part
+            # Only the variables both touch: a generator and a law each have many.
+            for j in components.keys() & gradient.keys():
+                total += gradient[j] * components[j]
             if not total.is_zero():
                 ok = False
                 break

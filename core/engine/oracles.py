@@ -169,7 +169,9 @@ class PolynomialOracle(FieldOracle):
         # Grouped by degree, so that each group is one rectangular array of factors.
         self.groups: list[tuple[IntArray, IntArray, IntArray, NDArray[np.intp]]] = []
         for degree in sorted({len(t[3]) for t in terms}):
-            chosen = [t for t in terms if len(t[3]) == degree]
+            # Sorted by component, so that each batch sums its terms per component
+            # with one reduceat (np.add.at took a fifth of a d = 24 attention closure).
+            chosen = sorted((t for t in terms if len(t[3]) == degree), key=lambda t: t[1])
             self.groups.append((
                 np.array([t[0] for t in chosen], dtype=np.intp),
                 np.array([t[1] for t in chosen], dtype=np.intp),
@@ -189,13 +191,19 @@ class PolynomialOracle(FieldOracle):
             for start in range(0, len(fields), step):
                 part = slice(start, start + step)
                 weight = coefficients[part, None] * draw.coefficients[fields[part]] % p
-                # The constant jet c·1, then one jet product per factor of the term.
-                value = _one(np.zeros((terms, *weight.shape), dtype=np.int64)) * weight
-                for column in factors[part].T:
-                    value = jet_multiply(value, point[:, column], p)
-                np.add.at(out.transpose(1, 0, 2), components[part],
-                          np.asarray(value).transpose(1, 0, 2))
-                out %= p
+                if factors.shape[1]:
+                    # A constant times a jet is a scaling: the first factor needs no
+                    # jet product, so fields linear in θ need none at all.
+                    value = weight[None] * point[:, factors[part, 0]] % p
+                    for column in factors[part, 1:].T:
+                        value = jet_multiply(value, point[:, column], p)
+                else:
+                    value = _one(np.zeros((terms, *weight.shape), dtype=np.int64)) * weight
+                chosen = components[part]
+                first = np.flatnonzero(np.r_[True, chosen[1:] != chosen[:-1]])
+                sums = np.add.reduceat(value, first, axis=1)
+                targets = chosen[first]
+                out[:, targets] = (out[:, targets] + sums) % p
         return out
 
 

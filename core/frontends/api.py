@@ -367,10 +367,8 @@ def count(
             # Laws are found and verified exactly against the fields of φ, so
             # they hold for every data set (whatever the mode and backend).
             tick = time.perf_counter()
-            search = find_polynomial_laws(
-                model, certify_degree, point=chooser, backend=arithmetic,
-                frame=closure.frames[0] if mode == "phi" and closure.frames else None,
-                progress=progress)
+            search = find_polynomial_laws(model, certify_degree, backend=arithmetic,
+                                          seed=rng.randrange(2**32), progress=progress)
             verified = search.laws
             timings["law_search"] = time.perf_counter() - tick
             exact = arithmetic if arithmetic.exact else make_backend("modular")
@@ -599,8 +597,8 @@ def find_laws(
                                   architecture=model.architecture, ring=model.ring)
     closure = lie_closure(model.generators, theta, exact, progress=progress,
                           selection_point=chooser if point is not None else None)
-    search = find_polynomial_laws(model, degree, point=chooser, backend=exact,
-                                  frame=closure.frames[0], progress=progress)
+    search = find_polynomial_laws(model, degree, backend=exact, seed=rng.randrange(2**32),
+                                  progress=progress)
     chosen = independent_laws(search.laws, chooser, exact)
     upper = model.dimension - closure.lie_dimension
     checks = [*witness_notes, LAW_CHECK]
