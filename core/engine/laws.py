@@ -322,14 +322,18 @@ def find_polynomial_laws(
 
 
 def _evaluation_primes(preferred: int) -> list[int]:
-    """Primes below 2**22 for the evaluations: the backend's first, when it is one."""
-    primes = [preferred] if 2 < preferred < PROBE_PRIME else []
+    """Primes below 2**22 for the evaluations: the backend's first, when it is one.
+
+    One for the screening at least, one per lifting attempt.
+    """
+    wanted = max(1, LIFT_ATTEMPTS)
+    primes = [preferred] if 2 < preferred <= PROBE_PRIME else []
     candidate = PROBE_PRIME
-    while len(primes) < LIFT_ATTEMPTS:
+    while len(primes) < wanted:
         if flint.fmpz(candidate).is_prime() and candidate not in primes:
             primes.append(candidate)
         candidate -= 2
-    return primes[:LIFT_ATTEMPTS]
+    return primes[:wanted]
 
 
 def _by_size(partition: BlockPartition, blocks: Sequence[int]) -> list[tuple[int, list[int]]]:
