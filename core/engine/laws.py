@@ -187,18 +187,24 @@ class _Solver:
         if vectors is None:
             vectors = self.rational.kernel([[r.get(c, 0) for c in range(width)] for r in kept],
                                            width)
-        return [_polynomial(self.ring, block, vector) for vector in vectors]
+        monomials = _monomial_polynomials(self.ring, block)
+        return [_polynomial(self.ring, monomials, vector) for vector in vectors]
 
 
-def _polynomial(ring: Any, block: Sequence[Monomial], vector: Sequence[Any]) -> Any:
-    """The primitive integer polynomial Σ vector[c] θ^block[c]."""
-    denominator = math.lcm(*(Fraction(c).denominator for c in vector))
+def _monomial_polynomials(ring: Any, block: Sequence[Monomial]) -> list[Any]:
+    """The monomials of a block as flint polynomials."""
     gens = ring.gens
+    return [math.prod((gens[j] ** e for j, e in monomial), start=ring.one)
+            for monomial in block]
+
+
+def _polynomial(ring: Any, monomials: Sequence[Any], vector: Sequence[Any]) -> Any:
+    """The primitive integer polynomial Σ vector[c] monomials[c] (vector over Q)."""
+    entries = [(i, Fraction(c)) for i, c in enumerate(vector) if c]
+    denominator = math.lcm(*(c.denominator for _, c in entries))
     total = ring.zero()
-    for monomial, c in zip(block, vector, strict=True):
-        if c:
-            total += int(c * denominator) * math.prod((gens[j] ** e for j, e in monomial),
-                                                      start=ring.one)
+    for i, c in entries:
+        total += c.numerator * (denominator // c.denominator) * monomials[i]
     return primitive_part(total)
 
 
@@ -416,13 +422,15 @@ def _lift(block: int, free: NDArray[np.bool_], basis: NDArray[np.int64], prime: 
         for i, row in enumerate(b.tolist()):
             combined[i] = [(c + v * factor) % modulus for c, v in zip(combined[i], row,
                                                                       strict=True)]
-    members = [table.monomial(int(g)) for g in partition.members(block)]
-    candidates = []
+    vectors = []
     for row in combined:
         vector = [rational_reconstruction(v, modulus) if v else Fraction(0) for v in row]
         if any(v is None for v in vector):
             return None
-        candidates.append(_polynomial(model.ring, members, vector))
+        vectors.append(vector)
+    members = [table.monomial(int(g)) for g in partition.members(block)]
+    monomials = _monomial_polynomials(model.ring, members)
+    candidates = [_polynomial(model.ring, monomials, vector) for vector in vectors]
     return candidates if all(conserved(model, candidates)) else None
 
 
