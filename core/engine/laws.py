@@ -119,6 +119,10 @@ class LawSearch:
 #: Blocks up to this size are screened and solved as one numpy stack; larger ones one
 #: by one with flint.
 STACKED_BLOCK = 64
+#: Blocks larger than this are solved from the symbolic fields directly: their
+#: equations are sparse (a mirror flow's 12,880-monomial block has a few terms per
+#: row), while a dense evaluated matrix would cost b^2 memory and b^3 time.
+EVALUATED_BLOCK = 512
 #: Extra evaluated rows per block in the screening (a block of b unknowns gets b + 2).
 SCREEN_MARGIN = 2
 #: Primes combined (Chinese remaindering) before a block falls back to the exact solve.
@@ -288,7 +292,8 @@ def find_polynomial_laws(
     primes = _evaluation_primes(modular.characteristic)
     evaluations = [EvaluationRows(model, q, rng) for q in primes[:1]]
     survivors = _screen(table, partition, evaluations[0], progress)
-    search.blocks_solved = len(survivors)
+    symbolic = np.flatnonzero(partition.sizes > EVALUATED_BLOCK).tolist()
+    search.blocks_solved = len(survivors) + len(symbolic)
     solver = _Solver(model, modular, rational)
     found_in: dict[int, list[Any]] = {}
     for sizes, blocks in progress_bar(_by_size(partition, survivors), "law blocks", progress):
@@ -315,10 +320,11 @@ def find_polynomial_laws(
                 else:
                     found_in[block] = found
             unresolved = still
-        for block in unresolved:
-            search.blocks_exact += 1
-            monomials = [table.monomial(int(g)) for g in partition.members(block)]
-            found_in[block] = _solve_block(solver, monomials, model)
+        symbolic += unresolved
+    for block in progress_bar(symbolic, "law blocks (exact)", progress):
+        search.blocks_exact += 1
+        monomials = [table.monomial(int(g)) for g in partition.members(block)]
+        found_in[block] = _solve_block(solver, monomials, model)
     # Blocks in the order of their first monomial (by degree, then by variable), so
     # that the basis reads the same whatever the hashes that formed the blocks.
     for block in sorted(found_in, key=lambda b: int(partition.members(b).min())):
@@ -352,10 +358,14 @@ def _by_size(partition: BlockPartition, blocks: Sequence[int]) -> list[tuple[int
 
 def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRows,
             progress: bool) -> list[int]:
-    """The blocks whose evaluated matrix (size + margin rows) is not of full column rank."""
+    """The blocks whose evaluated matrix (size + margin rows) is not of full column rank.
+
+    Only blocks of at most :data:`EVALUATED_BLOCK` monomials are screened.
+    """
     survivors: list[int] = []
     everything = np.arange(len(partition))
-    for size in progress_bar(np.unique(partition.sizes).tolist(), "law screening", progress):
+    sizes = [s for s in np.unique(partition.sizes).tolist() if s <= EVALUATED_BLOCK]
+    for size in progress_bar(sizes, "law screening", progress):
         blocks = everything[partition.sizes == size]
         count = size + SCREEN_MARGIN
         if size <= STACKED_BLOCK:

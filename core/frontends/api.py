@@ -24,7 +24,11 @@ from conslaws.core.algebra.polynomials import Number
 from conslaws.core.algebra.vector_fields import VectorField
 from conslaws.core.engine.certificate import Certificate, count_result
 from conslaws.core.engine.closure import lie_closure
-from conslaws.core.engine.laws import find_polynomial_laws, independent_laws
+from conslaws.core.engine.laws import (
+    SearchTooLargeError,
+    find_polynomial_laws,
+    independent_laws,
+)
 from conslaws.core.engine.oracles import PolynomialOracle
 from conslaws.core.engine.probe_closure import probe_closure
 from conslaws.core.engine.probe_count import count_by_probes
@@ -338,6 +342,8 @@ def count(
     verified: list[Any] = []
     independent: list[int] = []
     searched = False
+    searched_degree = certify_degree  # lowered when a lower degree certifies
+    too_large = ""  # why a higher degree was not searched
     data: DataTrace | None = None
     oracle = _polynomial_oracle(base, model, arithmetic, engine, mode)
     for _ in range(tries):
@@ -367,12 +373,28 @@ def count(
             # Laws are found and verified exactly against the fields of φ, so
             # they hold for every data set (whatever the mode and backend).
             tick = time.perf_counter()
-            search = find_polynomial_laws(model, certify_degree, backend=arithmetic,
-                                          seed=rng.randrange(2**32), progress=progress)
-            verified = search.laws
-            timings["law_search"] = time.perf_counter() - tick
             exact = arithmetic if arithmetic.exact else make_backend("modular")
-            independent = independent_laws(verified, chooser, exact)
+            seed_of_search = rng.randrange(2**32)
+            # Lowest degree first: a mirror flow's laws are linear, and its degree-2
+            # monomials form one block (no sign flip survives diag(θ)), half a million
+            # unknowns at D = 1,000; the search stops at the first degree that suffices.
+            for searched_degree in range(1, certify_degree + 1):
+                try:
+                    search = find_polynomial_laws(model, searched_degree, backend=arithmetic,
+                                                  seed=seed_of_search, progress=progress)
+                except SearchTooLargeError as refused:
+                    # Only the flow's default degree gets here (a degree the caller
+                    # chose was checked before the closure): keep the lower degrees.
+                    if searched_degree == 1:
+                        raise
+                    searched_degree -= 1
+                    too_large = str(refused).split(";")[0]
+                    break
+                verified = search.laws
+                independent = independent_laws(verified, chooser, exact)
+                if len(independent) >= upper:
+                    break
+            timings["law_search"] = time.perf_counter() - tick
             searched = True
         if len(independent) == upper or not arithmetic.exact:
             break
@@ -385,10 +407,14 @@ def count(
             f"mod {oracle.modulus} of probe vectors of the Lie algebra's trace (compiled "
             f"polynomial fields, docs/theory.md 2.4)"),
         laws=[dynamics.express(model.ring.to_sympy(verified[i]), model) for i in independent],
-        law_kind="independent polynomial", law_proof=f"of degree <= {certify_degree} "
+        law_kind="independent polynomial", law_proof=f"of degree <= {searched_degree} "
         "verified exactly",
         checks=[*witness_notes, LAW_CHECK if independent else "laws: none proved"])
     certificate.gap = _gap(certificate.laws_upper_bound, poor, mode)
+    if too_large and not certificate.certified:
+        certificate.caveats.append(
+            f"Laws of degree {searched_degree + 1} were not sought ({too_large}); "
+            f"the flow's laws may need them.")
     if certificate.certified and independent:
         try:
             certificate.checks += check_laws(model, [verified[i] for i in independent],
@@ -423,7 +449,7 @@ def count(
         seed=seed_used,
         mode=mode,
         point=[str(v) for v in theta],
-        verified_degree=certify_degree,
+        verified_degree=searched_degree,
         timings=timings,
         data_samples=data.samples if data is not None else 0,
         activation_patterns=dict(data.patterns) if data is not None else {},

@@ -167,3 +167,27 @@ def test_attention_laws_are_the_gram_differences() -> None:
                 - sympy.Symbol(f"{right}1_{c}_{a}") * sympy.Symbol(f"{right}1_{e}_{a}")
                 for a in range(1, d + 1)))
     assert_same_span(search.laws, expected, model.parameter_names)
+
+
+def test_count_stops_at_the_lowest_degree_that_certifies() -> None:
+    # Mirror flow θ' = -diag(θ)∇L on φ = (u v1, u v2): the rescaling u -> λu, v -> v/λ
+    # gives the linear law u - v1 - v2 (d/dt = -u ∂_u L + v1 ∂_v1 L + v2 ∂_v2 L = 0 since
+    # u ∂_u φ = v_i ∂_vi φ); one law of degree 1 certifies, degree 2 is not searched.
+    result = cl.count("custom", phi="u*v1; u*v2", flow="mirror", seed=1)
+    assert (result.laws, result.certified, result.verified_degree) == (1, True, 1)
+    assert_same_span(result.verified_laws, [sympy.sympify("u - v1 - v2")], ("u", "v1", "v2"))
+
+
+def test_a_default_degree_too_large_leaves_the_count_uncertified() -> None:
+    # Weight decay seeks degree 4 by default; in 96 coordinates that is more than
+    # 3,000,000 unknowns, so degrees 1..3 are searched and the count says why it stops.
+    n = 47
+    phi = "; ".join(f"x{2 * k - 1}*x{2 * k}*x{2 * k + 1}" for k in range(1, n + 1))
+    params = ",".join(f"x{i}" for i in range(1, 2 * n + 2))
+    result = cl.count("custom", phi=phi, params=params, flow="weight-decay", seed=1)
+    assert not result.certified and result.verified_degree == 3
+    assert "Laws of degree 4 were not sought" in result.statement
+    # An explicit degree that is too large is still refused before any work.
+    with pytest.raises(cl.ConslawsError, match="unknown coefficients"):
+        cl.count("custom", phi=phi, params=params, flow="weight-decay", seed=1,
+                 certify_degree=4)
