@@ -22,14 +22,7 @@ linear form in the unknowns a_α, and the laws are the kernel.  The search
    polynomial laws of those degrees: the kernel contains every law, and every
    basis vector of it was verified.
 
-Examples
---------
->>> from conslaws.core.models.model import Model
->>> from conslaws.core.plugins.registry import backends
->>> model = Model.from_phi(("u", "v1", "v2"), ["u*v1", "u*v2"])
->>> search = find_polynomial_laws(model, 2, backend=backends.load("modular")())
->>> [str(model.ring.to_sympy(h)) for h in search.laws]
-['u**2 - v1**2 - v2**2']
+:func:`find_polynomial_laws` has an example; :func:`is_conserved` checks one law.
 """
 
 from __future__ import annotations
