@@ -191,3 +191,18 @@ def test_a_default_degree_too_large_leaves_the_count_uncertified() -> None:
     with pytest.raises(cl.ConslawsError, match="unknown coefficients"):
         cl.count("custom", phi=phi, params=params, flow="weight-decay", seed=1,
                  certify_degree=4)
+
+
+def test_find_laws_on_a_phi_model_closes_on_the_oracle() -> None:
+    # D = 4 d d1 = 100 >= the oracle's threshold: the Lie dimension comes from probes,
+    # and must equal the symbolic closure's; d1 (d1 + 1) = 30 Gram laws, complete.
+    from conslaws.core.engine.closure import lie_closure
+
+    model = cl.build_model("attention", dim=5, head_dim=5)
+    result = cl.find_laws(model, degree=2, seed=4)
+    assert result.parameters == 100
+    draw = random.Random(1)
+    point = [draw.randrange(1, 1000) for _ in range(model.dimension)]
+    symbolic = lie_closure(model.generators, point, backends.load("modular")())
+    assert result.lie_dimension == symbolic.lie_dimension == 70
+    assert (len(result.laws), result.independent, result.complete) == (30, 30, True)
