@@ -93,8 +93,7 @@ class MonomialTable:
 
     def monomial(self, index: int) -> tuple[tuple[int, int], ...]:
         """The sparse exponent ``((j, e), ...)`` of monomial ``index``."""
-        d = int(np.searchsorted(self.offsets, index, side="right"))
-        row = self.tables[d - 1][index - self.offsets[d - 1]].tolist()
+        row = self.factors(index)
         return tuple((j, row.count(j)) for j in sorted(set(row)))
 
     def factors(self, index: int) -> list[int]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -49,7 +49,7 @@ from conslaws.core.algebra.sparse_elimination import (
     rational_reconstruction,
 )
 from conslaws.core.algebra.symmetry import character_span, grading
-from conslaws.core.algebra.vector_fields import VectorField, variables_of
+from conslaws.core.algebra.vector_fields import variables_of
 from conslaws.core.engine.law_blocks import (
     BlockPartition,
     EvaluationRows,
@@ -133,17 +133,8 @@ class _Solver:
         self.modular = modular
         self.rational = rational
 
-    @staticmethod
-    def _index(fields: Sequence[VectorField]) -> dict[int, list[int]]:
-        index: dict[int, list[int]] = {}
-        for i, f in enumerate(fields):
-            for j in f.support:
-                index.setdefault(j, []).append(i)
-        return index
-
-    def solve(self, block: list[Monomial], fields: Sequence[VectorField], *,
-              exact_pivots: bool = False) -> list[Any]:
-        """Kernel of the block's symbolic system built from ``fields``.
+    def solve(self, block: list[Monomial], *, exact_pivots: bool = False) -> list[Any]:
+        """Kernel of the block's symbolic system built from the generating fields.
 
         By default only the rows independent mod p are kept (a speed device):
         rows independent mod p are independent over Q, so the kernel of the
@@ -152,11 +143,11 @@ class _Solver:
         parameter, or a small prime).  With ``exact_pivots`` every row is kept
         and the kernel is the exact one over Q.
         """
-        gens = self.ring.gens
-        index = self._index(fields)
+        fields = self.model.generators
+        index = self.model.generators_by_variable
+        monomials = _monomial_polynomials(self.ring, block)
         rows: dict[tuple[int, tuple[int, ...]], dict[int, int]] = {}
-        for col, monomial in enumerate(block):
-            poly = math.prod((gens[j] ** e for j, e in monomial), start=self.ring.one)
+        for col, (monomial, poly) in enumerate(zip(block, monomials, strict=True)):
             partial = {j: poly.derivative(j) for j, _ in monomial}
             touching = sorted({i for j in partial for i in index.get(j, ())})
             for i in touching:
@@ -184,7 +175,6 @@ class _Solver:
         if vectors is None:
             vectors = self.rational.kernel([[r.get(c, 0) for c in range(width)] for r in kept],
                                            width)
-        monomials = _monomial_polynomials(self.ring, block)
         return [_polynomial(self.ring, monomials, vector) for vector in vectors]
 
 
@@ -349,6 +339,32 @@ def _by_size(partition: BlockPartition, blocks: Sequence[int]) -> list[tuple[int
     return sorted(groups.items())
 
 
+def _echelons(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np.int64],
+              rows: EvaluationRows, count: int
+              ) -> Iterator[tuple[NDArray[np.int64], BatchEchelon]]:
+    """Reduced echelon forms of the evaluated systems (``count`` rows) of equal-size blocks.
+
+    Yields (blocks, their echelon forms) in order: numpy stacks for blocks of at most
+    :data:`STACKED_BLOCK` monomials, one flint ``rref`` per block above.
+    """
+    size = int(partition.sizes[blocks[0]])
+    p = rows.prime
+    if size <= STACKED_BLOCK:
+        step = max(1, STACK_ENTRIES // (count * size))
+        for first in range(0, len(blocks), step):
+            part = blocks[first:first + step]
+            yield part, batch_rref(block_matrices(table, partition.stacked(part), rows, count), p)
+        return
+    for block in blocks:
+        stack = block_matrices(table, partition.members(int(block))[None, :], rows, count)
+        reduced, rank = flint.nmod_mat(stack[0].tolist(), p).rref()
+        dense = np.array([[int(v) for v in row] for row in reduced.tolist()], dtype=np.int64)
+        pivots = np.zeros(size, dtype=bool)
+        for row in dense[:rank]:
+            pivots[int(np.flatnonzero(row)[0])] = True
+        yield np.array([block]), BatchEchelon(dense[None], np.array([rank]), pivots[None])
+
+
 def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRows,
             progress: bool) -> list[int]:
     """The blocks whose evaluated matrix (size + margin rows) is not of full column rank.
@@ -360,20 +376,8 @@ def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRow
     sizes = [s for s in np.unique(partition.sizes).tolist() if s <= EVALUATED_BLOCK]
     for size in progress_bar(sizes, "law screening", progress):
         blocks = everything[partition.sizes == size]
-        count = size + SCREEN_MARGIN
-        if size <= STACKED_BLOCK:
-            step = max(1, STACK_ENTRIES // (count * size))
-            for first in range(0, len(blocks), step):
-                part = blocks[first:first + step]
-                stack = block_matrices(table, partition.stacked(part), rows, count)
-                ranks = batch_rref(stack, rows.prime).rank
-                survivors.extend(part[ranks < size].tolist())
-        else:
-            for block in blocks.tolist():
-                stack = block_matrices(table, partition.members(block)[None, :], rows, count)
-                matrix = flint.nmod_mat(stack[0].tolist(), rows.prime)
-                if matrix.rank() < size:
-                    survivors.append(block)
+        for part, echelon in _echelons(table, partition, blocks, rows, size + SCREEN_MARGIN):
+            survivors.extend(part[echelon.rank < size].tolist())
     return sorted(survivors)
 
 
@@ -381,27 +385,9 @@ def _kernels(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np
              rows: EvaluationRows, count: int
              ) -> list[tuple[NDArray[np.bool_], NDArray[np.int64]]]:
     """For blocks of one size: (free columns, kernel basis mod p) of ``count`` rows each."""
-    size = int(partition.sizes[blocks[0]])
-    out: list[tuple[NDArray[np.bool_], NDArray[np.int64]]] = []
-    p = rows.prime
-    if size <= STACKED_BLOCK:
-        step = max(1, STACK_ENTRIES // (count * size))
-        for first in range(0, len(blocks), step):
-            part = blocks[first:first + step]
-            echelon = batch_rref(block_matrices(table, partition.stacked(part), rows, count), p)
-            out.extend((~echelon.pivots[k], kernel_basis(echelon, k, p))
-                       for k in range(len(part)))
-        return out
-    for block in blocks.tolist():
-        stack = block_matrices(table, partition.members(block)[None, :], rows, count)
-        reduced, rank = flint.nmod_mat(stack[0].tolist(), p).rref()
-        dense = np.array([[int(v) for v in row] for row in reduced.tolist()], dtype=np.int64)
-        pivots = np.zeros(size, dtype=bool)
-        for row in dense[:rank]:
-            pivots[int(np.flatnonzero(row)[0])] = True
-        echelon = BatchEchelon(dense[None], np.array([rank]), pivots[None])
-        out.append((~pivots, kernel_basis(echelon, 0, p)))
-    return out
+    return [(~echelon.pivots[k], kernel_basis(echelon, k, rows.prime))
+            for part, echelon in _echelons(table, partition, blocks, rows, count)
+            for k in range(len(part))]
 
 
 def _lift(block: int, free: NDArray[np.bool_], basis: NDArray[np.int64], prime: int,
@@ -447,7 +433,7 @@ def _solve_block(solver: _Solver, block: list[Monomial], model: Model) -> list[A
     otherwise).  No kernel vector is ever returned unverified.
     """
     for exact in (False, True):
-        candidates = solver.solve(block, model.generators, exact_pivots=exact)
+        candidates = solver.solve(block, exact_pivots=exact)
         if all(conserved(model, candidates)):
             return candidates
     raise ArithmeticError("the exact law system over Q has a kernel vector that is not a law")
