@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -98,6 +98,9 @@ class LawSearch:
         was computed); of blocks solved from the symbolic fields.
     seconds : float
         Wall time.
+    refused : str
+        Why a higher degree was not searched (see ``enough`` of
+        :func:`find_polynomial_laws`), or "".
     """
 
     laws: list[Any] = field(default_factory=list)
@@ -107,6 +110,7 @@ class LawSearch:
     blocks_solved: int = 0
     blocks_exact: int = 0
     seconds: float = 0.0
+    refused: str = ""
 
 
 #: Blocks up to this size are screened and solved as one numpy stack; larger ones one
@@ -202,6 +206,7 @@ def find_polynomial_laws(
     backend: Backend,
     seed: int = 0,
     progress: bool = False,
+    enough: Callable[[list[Any]], bool] | None = None,
 ) -> LawSearch:
     """A basis of the polynomial conservation laws of degree 1..``degree``.
 
@@ -233,6 +238,11 @@ def find_polynomial_laws(
         Seed of the evaluation points.
     progress : bool
         Show a progress bar.
+    enough : callable, optional
+        Search degree 1, 2, ..., ``degree`` in turn, sharing the grading, the
+        character codes and the evaluated rows, and stop at the first degree whose
+        basis ``laws`` gives ``enough(laws)``.  A degree beyond the size limit then
+        ends the search (``refused`` says why) instead of raising, unless it is 1.
 
     Returns
     -------
@@ -248,36 +258,60 @@ def find_polynomial_laws(
     ['u**2 - v1**2 - v2**2']
     """
     from conslaws.core.plugins.registry import backends
-    from conslaws.core.validation import law_unknowns
 
     start = time.perf_counter()
     if degree < 1:
         raise ConslawsError(f"--degree must be at least 1, got {degree}")
+    degrees = range(1, degree + 1) if enough is not None else range(degree, degree + 1)
+    _check_size(model.dimension, degrees[0])
     modular = backend if backend.exact and backend.characteristic > 1 else \
         backends.load("modular")()
     rational = backends.load("rational")()
-    size = model.dimension
+    rng = np.random.default_rng(seed)
+    weights = (grading(model.generators, rational, modular, random.Random(degree))
+               if model.generators else None)
+    codes = character_span(model.generators).codes(model.dimension, rng)
+    primes = _evaluation_primes(modular.characteristic)
+    evaluations = [EvaluationRows(model, primes[0], rng)]
+    solver = _Solver(model, modular, rational)
+    search = LawSearch(homogeneous=model.fields_are_homogeneous)
+    for d in degrees:
+        try:
+            _check_size(model.dimension, d)
+        except SearchTooLargeError as refused:
+            search.refused = str(refused).split(";")[0]
+            break
+        table = MonomialTable(model.dimension, d)
+        partition = block_partition(table, weights, codes)
+        search.laws, search.degrees = [], list(range(1, d + 1))
+        search.blocks, search.blocks_exact = len(partition), 0
+        _search_blocks(search, table, partition, solver, primes, evaluations, progress)
+        if enough is not None and enough(search.laws):
+            break
+    search.seconds = time.perf_counter() - start
+    return search
+
+
+def _check_size(size: int, degree: int) -> None:
+    """Refuse a search with more than :data:`MAX_MONOMIALS` unknowns."""
+    from conslaws.core.validation import law_unknowns
+
     # Closed form, capped: a loop over the degrees would hang on degree 10**21.
-    count = law_unknowns(size, degree, cap=MAX_MONOMIALS)
-    if count > MAX_MONOMIALS:
+    if law_unknowns(size, degree, cap=MAX_MONOMIALS) > MAX_MONOMIALS:
         raise SearchTooLargeError(
             f"degree {degree} in {size} parameters means more than {MAX_MONOMIALS:,} unknown "
             f"coefficients; lower the degree"
         )
-    rng = np.random.default_rng(seed)
-    table = MonomialTable(size, degree)
-    weights = (grading(model.generators, rational, modular, random.Random(degree))
-               if model.generators else None)
-    codes = character_span(model.generators).codes(size, rng)
-    partition = block_partition(table, weights, codes)
-    search = LawSearch(degrees=list(range(1, degree + 1)),
-                       homogeneous=model.fields_are_homogeneous, blocks=len(partition))
-    primes = _evaluation_primes(modular.characteristic)
-    evaluations = [EvaluationRows(model, q, rng) for q in primes[:1]]
+
+
+def _search_blocks(search: LawSearch, table: MonomialTable, partition: BlockPartition,
+                   solver: _Solver, primes: Sequence[int], evaluations: list[EvaluationRows],
+                   progress: bool) -> None:
+    """Screen, lift and solve the blocks of one degree; the laws go to ``search``."""
+    model = solver.model
     survivors = _screen(table, partition, evaluations[0], progress)
     symbolic = np.flatnonzero(partition.sizes > EVALUATED_BLOCK).tolist()
     search.blocks_solved = len(survivors) + len(symbolic)
-    solver = _Solver(model, modular, rational)
     found_in: dict[int, list[Any]] = {}
     for sizes, blocks in progress_bar(_by_size(partition, survivors), "law blocks", progress):
         unresolved = list(blocks)
@@ -286,7 +320,7 @@ def find_polynomial_laws(
             if not unresolved:
                 break
             if attempt == len(evaluations):
-                evaluations.append(EvaluationRows(model, primes[attempt], rng))
+                evaluations.append(EvaluationRows(model, primes[attempt], evaluations[0].rng))
             rows = evaluations[attempt]
             # Twice the unknowns, plus a margin, doubled at every attempt: the rows
             # must span every equation of the block for its kernel to be the laws.
@@ -312,8 +346,6 @@ def find_polynomial_laws(
     # that the basis reads the same whatever the hashes that formed the blocks.
     for block in sorted(found_in, key=lambda b: int(partition.members(b).min())):
         search.laws.extend(found_in[block])
-    search.seconds = time.perf_counter() - start
-    return search
 
 
 def _evaluation_primes(preferred: int) -> list[int]:

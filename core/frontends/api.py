@@ -24,11 +24,7 @@ from conslaws.core.algebra.polynomials import Number
 from conslaws.core.algebra.vector_fields import VectorField
 from conslaws.core.engine.certificate import Certificate, count_result
 from conslaws.core.engine.closure import lie_closure
-from conslaws.core.engine.laws import (
-    SearchTooLargeError,
-    find_polynomial_laws,
-    independent_laws,
-)
+from conslaws.core.engine.laws import find_polynomial_laws, independent_laws
 from conslaws.core.engine.oracles import PolynomialOracle
 from conslaws.core.engine.probe_closure import probe_closure
 from conslaws.core.engine.probe_count import count_by_probes
@@ -374,26 +370,29 @@ def count(
             # they hold for every data set (whatever the mode and backend).
             tick = time.perf_counter()
             exact = arithmetic if arithmetic.exact else make_backend("modular")
-            seed_of_search = rng.randrange(2**32)
+            chosen: dict[str, list[int]] = {}
+
+            # Called at once by the search (defaults bind this iteration's values); it
+            # keeps the independent subset, so that it is not computed twice.
+            def enough(laws: list[Any], upper: int = upper, chosen: dict[str, list[int]] = chosen,
+                       chooser: Sequence[Any] = chooser, exact: Backend = exact) -> bool:
+                chosen["independent"] = independent_laws(laws, chooser, exact)
+                return len(chosen["independent"]) >= upper
+
             # Lowest degree first: a mirror flow's laws are linear, and its degree-2
             # monomials form one block (no sign flip survives diag(θ)), half a million
-            # unknowns at D = 1,000; the search stops at the first degree that suffices.
-            for searched_degree in range(1, certify_degree + 1):
-                try:
-                    search = find_polynomial_laws(model, searched_degree, backend=arithmetic,
-                                                  seed=seed_of_search, progress=progress)
-                except SearchTooLargeError as refused:
-                    # Only the flow's default degree gets here (a degree the caller
-                    # chose was checked before the closure): keep the lower degrees.
-                    if searched_degree == 1:
-                        raise
-                    searched_degree -= 1
-                    too_large = str(refused).split(";")[0]
-                    break
-                verified = search.laws
-                independent = independent_laws(verified, chooser, exact)
-                if len(independent) >= upper:
-                    break
+            # unknowns at D = 1,000.  A default degree beyond the size limit is not
+            # searched (a degree the caller chose was checked before the closure).
+            search = find_polynomial_laws(model, certify_degree, backend=arithmetic,
+                                          seed=rng.randrange(2**32), progress=progress,
+                                          enough=enough)
+            verified = search.laws
+            # A search may return without asking (a stand-in search, in the tests).
+            independent = (chosen["independent"] if "independent" in chosen
+                           else independent_laws(verified, chooser, exact))
+            if search.degrees:
+                searched_degree = search.degrees[-1]
+            too_large = search.refused
             timings["law_search"] = time.perf_counter() - tick
             searched = True
         if len(independent) == upper or not arithmetic.exact:
