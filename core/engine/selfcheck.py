@@ -83,6 +83,9 @@ def check_conserved_at_points(model: Model, laws: Sequence[Any], rng: random.Ran
                               points: int = POINTS) -> str:
     """Re-check ``∇h·w = 0`` for each law h and generating field w, at random points.
 
+    Each ∇h(x) is dotted with random integer combinations of all the fields at x
+    (:data:`COMBINATIONS` of them), which catches any single nonzero ∇h(x)·w_i(x).
+
     Parameters
     ----------
     model : Model
