@@ -24,13 +24,12 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import sympy
-
 from conslaws.core.algebra.parsing import parse_formula, parse_name
-from conslaws.core.algebra.polynomials import sympify_expression
+from conslaws.core.algebra.polynomials import is_sympy_object, sympify_expression
 from conslaws.core.errors import InvalidExpressionError, InvalidOptionError
 from conslaws.core.models.model import Model
 from conslaws.core.plugins.architecture import Architecture, Option
+from conslaws.core.validation import is_sympy_matrix
 
 __all__ = ["CustomArchitecture"]
 
@@ -41,7 +40,7 @@ def _split(value: Any, flag: str, separator: str = ";") -> tuple[Any, ...]:
     elif isinstance(value, (bytes, bytearray, memoryview)):
         raise InvalidOptionError(f"{flag}: expected formulas, got bytes {value!r:.40} (decode "
                                  "it first)")
-    elif isinstance(value, (Sequence, sympy.MatrixBase)):
+    elif isinstance(value, Sequence) or is_sympy_matrix(value):
         items = tuple(value)  # a sympy Matrix: its entries, row by row
     else:
         items = (value,)  # one sympy expression or number
@@ -57,7 +56,7 @@ def _parse_phi(value: Any, flag: str) -> tuple[Any, ...]:
 def _parse_fields(value: Any, flag: str) -> tuple[tuple[Any, ...], ...]:
     if isinstance(value, str):
         return tuple(_split(field, flag) for field in value.split("|"))
-    if isinstance(value, sympy.MatrixBase):
+    if is_sympy_matrix(value):
         return tuple(tuple(row) for row in value.tolist())  # one field per row
     if not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray)):
         raise InvalidOptionError(f"{flag}: expected a sequence of fields (each a sequence of "
@@ -71,7 +70,8 @@ def _parse_params(value: Any, flag: str) -> tuple[str, ...]:
     elif not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray)):
         raise InvalidOptionError(f"{flag}: expected names like 'u,v1,v2' or a sequence of "
                                  f"names, got {value!r:.40}")
-    if not all(isinstance(name, (str, sympy.Symbol)) for name in value):
+    if not all(isinstance(name, str) or (is_sympy_object(name) and name.is_Symbol)
+               for name in value):
         raise InvalidOptionError(f"{flag}: parameter names must be strings (or sympy Symbols)")
     names = tuple(parse_name(str(name), what=f"{flag} name") for name in value)
     if len(set(names)) != len(names):
@@ -119,5 +119,5 @@ class CustomArchitecture(Architecture):
                 symbols |= set(parse_formula(formula).names)
             else:
                 expr = sympify_expression(formula, {})
-                symbols |= {str(s) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+                symbols |= {str(s) for s in expr.free_symbols if s.is_Symbol}
         return tuple(sorted(symbols, key=_natural_key))

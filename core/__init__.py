@@ -22,7 +22,6 @@ True
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 # Names are imported on first use (PEP 562): ``import conslaws.backends.modular`` as a
@@ -78,6 +77,10 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = _installed_version()
+        globals()[name] = value
+        return value
     if name in _HOME:
         value = getattr(importlib.import_module(f"conslaws.core.{_HOME[name]}"), name)
         globals()[name] = value
@@ -86,7 +89,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+    return sorted({*globals(), *_HOME, "__version__"})
 
 
 __all__ = [
@@ -116,7 +119,11 @@ __all__ = [
     "make_backend",
 ]
 
-try:
-    __version__ = version("conslaws")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+def _installed_version() -> str:
+    """The installed distribution's version, read from its metadata when first asked."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("conslaws")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0+unknown"

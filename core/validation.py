@@ -240,7 +240,7 @@ def _as_list(value: Any) -> list[Any] | None:
         return None
     if isinstance(value, Sequence):
         return list(value)
-    if _is_matrix(value):
+    if is_sympy_matrix(value):
         return list(value)  # a sympy Matrix iterates over its entries, row by row
     if getattr(value, "ndim", None) == 1 and hasattr(value, "tolist"):
         result: list[Any] = value.tolist()  # a numpy vector
@@ -248,7 +248,15 @@ def _as_list(value: Any) -> list[Any] | None:
     return None
 
 
-def _is_matrix(value: object) -> bool:
+def is_sympy_matrix(value: object) -> bool:
+    """Whether ``value`` is a sympy Matrix, asked without importing sympy.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> is_sympy_matrix(sympy.Matrix([[1, 2]])), is_sympy_matrix([[1, 2]])
+    (True, False)
+    """
     return any(c.__name__ == "MatrixBase" and c.__module__.startswith("sympy")
                for c in type(value).__mro__)
 
@@ -354,7 +362,7 @@ def formulas_argument(formulas: Any, argument: str = "phi") -> list[Any]:
 def rows_argument(fields: Any, dimension: int, argument: str = "fields") -> list[Any]:
     """Vector fields: a sequence of fields (each D components), or a sympy Matrix whose
     rows are the fields.  Components are returned as lists; VectorFields pass unchanged."""
-    if _is_matrix(fields):
+    if is_sympy_matrix(fields):
         rows: list[Any] = fields.tolist()
         if rows and len(rows[0]) != dimension:
             raise _refuse(InvalidExpressionError, argument,

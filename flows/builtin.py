@@ -35,8 +35,6 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import sympy
-
 from conslaws.core.algebra.polynomials import PolynomialRing
 from conslaws.core.algebra.vector_fields import VectorField
 from conslaws.core.errors import InvalidOptionError
@@ -46,6 +44,8 @@ from conslaws.core.plugins.flow import Flow
 from conslaws.core.validation import check_flow_names, exact_number
 
 if TYPE_CHECKING:
+    import sympy
+
     from conslaws.core.engine.oracles import FieldOracle
     from conslaws.core.models.structural import GraphLaws, SparseLaw
 
@@ -53,7 +53,8 @@ __all__ = ["GradientFlow", "MirrorFlow", "MirrorMomentumFlow", "MomentumFlow", "
            "WeightDecayFlow"]
 
 CLOCK = "s"
-TIME = sympy.Symbol("t")
+#: The time variable of the printed laws (sympy is imported only when one is printed).
+TIME = "t"
 
 
 def parse_rate(value: Any, flag: str) -> Fraction:
@@ -83,7 +84,7 @@ def _extended_ring(model: Model, velocities: bool) -> PolynomialRing:
     # A parameter named like the clock, the time or another one's velocity would make
     # the printed (and JSON) laws ambiguous: refuse it.
     check_flow_names("momentum-type flow" if velocities else "flow weight-decay",
-                     model.parameter_names, clock=CLOCK, time=str(TIME), velocities=velocities)
+                     model.parameter_names, clock=CLOCK, time=TIME, velocities=velocities)
     names = [CLOCK, *model.parameter_names]
     if velocities:
         names += [f"{n}_dot" for n in model.parameter_names]
@@ -147,10 +148,13 @@ def _with_clock(law: sympy.Expr, clock: sympy.Expr) -> sympy.Expr:
 
     Examples
     --------
+    >>> import sympy
     >>> s, u, v = sympy.symbols(f"{CLOCK} u v")
-    >>> _with_clock(s * u * v - 2 * s**2 * v, TIME)
+    >>> _with_clock(s * u * v - 2 * s**2 * v, sympy.Symbol(TIME))
     t*(-2*t*v + u*v)
     """
+    import sympy
+
     s = sympy.Symbol(CLOCK)
     parts = []
     for term in sympy.Add.make_args(law):
@@ -249,8 +253,10 @@ class MomentumFlow(Flow):
                      model.architecture, dict(model.options), notes=model.notes)
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
-        tau = self.settings["tau"]
-        clock = sympy.exp(sympy.Rational(tau.numerator, tau.denominator) * TIME) if tau else TIME
+        import sympy
+
+        tau, time = self.settings["tau"], sympy.Symbol(TIME)
+        clock = sympy.exp(sympy.Rational(tau.numerator, tau.denominator) * time) if tau else time
         return _with_clock(law, clock)
 
 
@@ -289,7 +295,9 @@ class NesterovFlow(MomentumFlow):
         return _rational_field(ring, parts, "t·χ_0")
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
-        return _with_clock(law, TIME)
+        import sympy
+
+        return _with_clock(law, sympy.Symbol(TIME))
 
 
 class MirrorFlow(Flow):
@@ -444,6 +452,8 @@ class WeightDecayFlow(Flow):
                      model.architecture, dict(model.options), notes=model.notes)
 
     def express(self, law: sympy.Expr, model: Model) -> sympy.Expr:
+        import sympy
+
         rate = self.settings["decay"]
-        clock = sympy.exp(sympy.Rational(rate.numerator, rate.denominator) * TIME)
+        clock = sympy.exp(sympy.Rational(rate.numerator, rate.denominator) * sympy.Symbol(TIME))
         return _with_clock(law, clock)

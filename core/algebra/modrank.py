@@ -352,7 +352,11 @@ class EchelonBasis:
         order = np.array(echelon.pivot_columns)
         positions = np.array(echelon.pivot_rows)
         rows_t = np.ascontiguousarray(x[:, order])
-        kept = np.setdiff1d(np.arange(x.shape[0]), positions)
+        # A mask, not np.setdiff1d: that sorts through np.unique, whose first call
+        # imports numpy.ma (20 ms of a small count's start).
+        others = np.ones(x.shape[0], dtype=bool)
+        others[positions] = False
+        kept = np.flatnonzero(others)
         block = rows_t[positions]
         inverse = _inverse_mod(block, self.modulus)
         # 2 ms for a full panel: a wrong inverse would make every later rank wrong.

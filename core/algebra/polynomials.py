@@ -29,16 +29,19 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flint
-import sympy
 
 from conslaws.core.algebra.parsing import parse_formula
 from conslaws.core.errors import InvalidExpressionError
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = ["Number", "PolynomialRing", "SparseTerms", "primitive_part"]
 
@@ -95,11 +98,15 @@ class PolynomialRing:
     @cached_property
     def sparse_ring(self) -> Any:
         """sympy's sparse ring Q[symbols], to read sympy expressions without recursion."""
+        import sympy
+
         return sympy.polys.rings.PolyRing(self.symbols, sympy.QQ)
 
     @cached_property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
         """The variables as plain sympy symbols, equal to a user's ``sympy.symbols(names)``."""
+        import sympy
+
         return tuple(sympy.Symbol(name) for name in self.names)
 
     def zero(self) -> Any:
@@ -152,7 +159,7 @@ class PolynomialRing:
             rational = self.rational_context.from_dict(
                 {(0,) * self.dimension: flint.fmpq(Fraction(expression).numerator,
                                                    Fraction(expression).denominator)})
-        elif isinstance(expression, sympy.Basic):
+        elif is_sympy_object(expression):
             rational = self._from_sympy_expression(expression)
         else:
             raise InvalidExpressionError(
@@ -164,6 +171,8 @@ class PolynomialRing:
         return self.from_dict(scaled), denominator
 
     def _from_sympy_expression(self, expression: sympy.Basic) -> Any:
+        import sympy
+
         expr = sympify_expression(expression, self.symbols_by_name)
         unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in self.index)
         if unknown:
@@ -187,6 +196,8 @@ class PolynomialRing:
 
     def to_sympy(self, poly: Any) -> sympy.Expr:
         """The polynomial as a sympy expression in :attr:`symbols`."""
+        import sympy
+
         symbols = self.symbols
         terms = [
             sympy.Mul(sympy.Integer(coeff), *(symbols[j] ** e for j, e in support))
@@ -199,6 +210,24 @@ class PolynomialRing:
         return f"PolynomialRing(Z[{shown}], D={self.dimension})"
 
 
+def is_sympy_object(value: Any) -> bool:
+    """Whether ``value`` is a sympy object, asked without importing sympy.
+
+    sympy costs about 0.3 s to import; a value can only be one of its objects once
+    some caller has imported it.
+
+    Examples
+    --------
+    >>> is_sympy_object("u*v"), is_sympy_object(3)
+    (False, False)
+    >>> import sympy
+    >>> is_sympy_object(sympy.Symbol("u") * 2)
+    True
+    """
+    module = sys.modules.get("sympy")
+    return module is not None and isinstance(value, module.Basic)
+
+
 def sympify_expression(expression: Any, names: Mapping[str, sympy.Symbol]) -> sympy.Expr:
     """A formula as a sympy expression in our symbols; strings never reach sympy's parser.
 
@@ -208,6 +237,7 @@ def sympify_expression(expression: Any, names: Mapping[str, sympy.Symbol]) -> sy
 
     Examples
     --------
+    >>> import sympy
     >>> u = sympy.Symbol("u")
     >>> sympify_expression("u^2/2", {"u": u})
     u**2/2
@@ -216,6 +246,8 @@ def sympify_expression(expression: Any, names: Mapping[str, sympy.Symbol]) -> sy
         ...
     conslaws.core.errors.InvalidExpressionError: cannot use a function call in formula "__imp...
     """
+    import sympy
+
     if isinstance(expression, sympy.Poly):
         expression = expression.as_expr()  # a sympy polynomial: its expression
     if isinstance(expression, sympy.Basic):

@@ -25,12 +25,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flint
-import sympy
 
 from conslaws.core.algebra.polynomials import Number, PolynomialRing, SparseTerms
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = ["VectorField", "bracket_value"]
 
@@ -204,6 +206,8 @@ class VectorField:
 
     def to_sympy(self) -> list[sympy.Expr]:
         """The D components as sympy expressions."""
+        import sympy
+
         out: list[sympy.Expr] = [sympy.Integer(0)] * self.ring.dimension
         for j, c in self.components.items():
             out[j] = self.ring.to_sympy(c)

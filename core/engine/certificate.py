@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from conslaws.core.engine.deferred_laws import DeferredLaws
 from conslaws.core.frontends.results import CountResult, laws_phrase
 
 __all__ = ["Certificate", "count_result"]
@@ -75,7 +76,7 @@ class Certificate:
     rank: int
     exact: bool
     rank_source: str
-    laws: list[Any] = field(default_factory=list)
+    laws: Sequence[Any] = field(default_factory=list)
     law_kind: str = "independent"
     law_proof: str = ""
     gap: str = ""
@@ -147,7 +148,7 @@ def count_result(certificate: Certificate, *, start: float, **run: Any) -> Count
         laws_lower_bound=certificate.laws_lower_bound,
         laws_upper_bound=certificate.laws_upper_bound,
         statement=certificate.statement(),
-        verified_laws=list(verified),
+        verified_laws=verified if isinstance(verified, DeferredLaws) else list(verified),
         checks=list(certificate.checks),
         seconds=time.perf_counter() - start,
         **run,

@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Sequence
@@ -31,11 +32,11 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import sympy
 
 from conslaws.backends.modular import check_modulus
 from conslaws.core.algebra.modrank import PROBE_PRIME
 from conslaws.core.engine.certificate import Certificate, count_result
+from conslaws.core.engine.deferred_laws import DeferredLaws
 from conslaws.core.engine.oracles import FieldOracle, GradientOracle
 from conslaws.core.engine.probe_closure import (
     PROBE_MARGIN,
@@ -133,12 +134,12 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         if size - best_lie == len(chosen):
             break
     assert best_closure is not None and best_theta is not None
-    symbols = [sympy.Symbol(n) for n in names]
     certificate = Certificate(
         dimension=size, rank=best_lie, exact=True,
         rank_source=(f"mod {p} of probe vectors of the Lie algebra's trace (gated forward "
                      f"passes, docs/theory.md 2.4)"),
-        laws=[flow.express(to_sympy(laws[i], symbols), model) for i in chosen],
+        laws=DeferredLaws(len(chosen), functools.partial(
+            _expressed, [laws[i] for i in chosen], names, flow, model)),
         law_kind="independent structural",
         law_proof=f"({LAW_ORIGIN}), proved conserved without listing paths,",
         gap=("The probes reach the generic rank with probability >= 1 - deg/p, and other "
@@ -179,6 +180,15 @@ def count_by_probes(model: Model, flow: Flow, *, seed: int | None, rng: random.R
         timings=timings,
         engine="probes",
     )
+
+
+def _expressed(laws: Sequence[SparseLaw], names: Sequence[str], flow: Flow,
+               model: Model) -> list[Any]:
+    """The laws as sympy expressions in the flow's variables (sympy is imported here)."""
+    import sympy
+
+    symbols = [sympy.Symbol(n) for n in names]
+    return [flow.express(to_sympy(law, symbols), model) for law in laws]
 
 
 def _probe_modulus(modulus: int | None) -> int:

@@ -49,9 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 import flint
 import numpy as np
-import sympy
 
 from conslaws.core.algebra.polynomials import Number, SparseTerms
+from conslaws.core.algebra.primes import next_prime
 from conslaws.core.errors import ConslawsError
 from conslaws.core.models.model import Model
 
@@ -234,4 +234,4 @@ def check_laws(model: Model, laws: Sequence[Any], point: Sequence[Number],
 
 
 def _random_prime(rng: random.Random, low: int, high: int) -> int:
-    return int(sympy.nextprime(rng.randrange(low, high - 1000)))
+    return next_prime(rng.randrange(low, high - 1000))

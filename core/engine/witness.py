@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-import sympy
+from conslaws.core.algebra.primes import previous_prime
 
 if TYPE_CHECKING:
     from conslaws.core.algebra.polynomials import Number
@@ -109,5 +109,5 @@ def witness_prime(model: Model, start: int) -> int:
             return candidate
         if candidate <= 2:
             break
-        candidate = int(sympy.prevprime(candidate))
+        candidate = previous_prime(candidate)
     return start

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from conslaws.core.algebra.polynomials import Number
 from conslaws.core.algebra.vector_fields import VectorField
 from conslaws.core.engine.certificate import Certificate, count_result
 from conslaws.core.engine.closure import lie_closure
+from conslaws.core.engine.deferred_laws import DeferredLaws
 from conslaws.core.engine.laws import find_polynomial_laws, independent_laws
 from conslaws.core.engine.oracles import PolynomialOracle
 from conslaws.core.engine.probe_closure import probe_closure
@@ -405,7 +407,8 @@ def count(
         rank_source="of the Lie algebra's trace at a point" if oracle is None else (
             f"mod {oracle.modulus} of probe vectors of the Lie algebra's trace (compiled "
             f"polynomial fields, docs/theory.md 2.4)"),
-        laws=[dynamics.express(model.ring.to_sympy(verified[i]), model) for i in independent],
+        laws=DeferredLaws(len(independent), functools.partial(
+            _expressed, [verified[i] for i in independent], dynamics, model)),
         law_kind="independent polynomial", law_proof=f"of degree <= {searched_degree} "
         "verified exactly",
         checks=[*witness_notes, LAW_CHECK if independent else "laws: none proved"])
@@ -482,6 +485,11 @@ def _residues(point: Sequence[Any], p: int) -> list[int] | None:
         return [residue(Fraction(value), p, "the point") for value in point]
     except InvalidModulusError:
         return None
+
+
+def _expressed(laws: Sequence[Any], flow: Flow, model: Model) -> list[Any]:
+    """Exact laws (flint polynomials) as sympy expressions in the flow's variables."""
+    return [flow.express(model.ring.to_sympy(law), model) for law in laws]
 
 
 def _gap(upper: int, poor: Sequence[str], mode: str) -> str:
@@ -648,7 +656,7 @@ def find_laws(
         degree=degree,
         parameters=model.dimension,
         parameter_names=model.parameter_names,
-        laws=[dynamics.express(model.ring.to_sympy(h), model) for h in search.laws],
+        laws=_expressed(search.laws, dynamics, model),
         independent=len(chosen),
         independent_indices=chosen,
         complete=len(chosen) == upper,

@@ -47,13 +47,12 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, NoReturn
 
 # Only light modules at import time: the program installs its Ctrl-C handler
 # in main(), and what is imported before that cannot be interrupted cleanly.
 from conslaws.core.errors import ConslawsError, InvalidOptionError, PluginError
-from conslaws.core.frontends.export import FORMATS, to_format
+from conslaws.core.frontends.results import FORMATS
 from conslaws.core.plugins.registry import architectures, backends, flows
 
 if TYPE_CHECKING:
@@ -180,11 +179,20 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     return args
 
 
-def _version() -> str:
-    try:
-        return version("conslaws")
-    except PackageNotFoundError:  # run from a source tree that is not installed
-        return "unknown"
+class _VersionAction(argparse.Action):
+    """``--version``: the version is read from the package metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 help: str | None = "show the version and exit") -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        import conslaws.core
+
+        # Written as argparse's own version action writes (stdout, errors ignored).
+        parser._print_message(f"conslaws {conslaws.core.__version__}\n", sys.stdout)
+        parser.exit()
 
 
 def _draw_seed() -> int:
@@ -440,15 +448,16 @@ def _add_simulate_architecture(sub: Any, name: str, defaults: dict[str, Any]) ->
     parser.set_defaults(architecture=name)
 
 
-def build_parser(*, add_help: bool = True) -> argparse.ArgumentParser:
+def build_parser(*, add_help: bool = True, command: str | None = None) -> argparse.ArgumentParser:
     """The full parser (architectures discovered through entry points).
 
     With ``add_help=False`` the ``count`` and ``laws`` parsers have no
     ``--help`` (nor ``--version``): sweeps parse their cases with it, and a
-    case must not print help into the report.
+    case must not print help into the report.  With ``command`` (``"count"``, ...)
+    the ``simulate`` command gets its architectures only when it is the one
+    parsed: they come from the simulator, whose imports (sympy, networkx) a count
+    never needs.
     """
-    from conslaws.core.frontends import simulate as simulation
-
     parser = _Parser(
         prog="conslaws",
         description="Exact conservation laws of neural-network training flows: the number of "
@@ -457,21 +466,21 @@ def build_parser(*, add_help: bool = True) -> argparse.ArgumentParser:
         add_help=add_help,
     )
     if add_help:
-        parser.add_argument("--version", action="version", version=f"conslaws {_version()}")
+        parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for command, text, epilog in (
+    for verb, text, epilog in (
             ("count", "count the independent conservation laws", EPILOG_COUNT),
             ("laws", "find the polynomial laws up to a degree", EPILOG_LAWS)):
-        sub_parser = commands.add_parser(command, help=text, description=text, epilog=epilog,
+        sub_parser = commands.add_parser(verb, help=text, description=text, epilog=epilog,
                                          formatter_class=argparse.RawDescriptionHelpFormatter,
                                          add_help=add_help)
         archs = sub_parser.add_subparsers(dest="architecture", metavar="ARCH",
                                           parser_class=_Parser)
         archs.required = True
         for name in architectures.names():
-            _add_architecture(archs, name, command, add_help)
-        _add_onnx(archs, command, add_help)
+            _add_architecture(archs, name, verb, add_help)
+        _add_onnx(archs, verb, add_help)
     if not add_help:
         return parser
     simulate = commands.add_parser(
@@ -483,11 +492,14 @@ def build_parser(*, add_help: bool = True) -> argparse.ArgumentParser:
         epilog=EPILOG_SIMULATE, formatter_class=argparse.RawDescriptionHelpFormatter)
     sim_archs = simulate.add_subparsers(dest="architecture", metavar="ARCH", parser_class=_Parser)
     sim_archs.required = True
-    defaults = {name: p.default for name, p in
-                inspect.signature(simulation.simulate).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    for name in simulation.simulatable_architectures():
-        _add_simulate_architecture(sim_archs, name, defaults)
+    if command in (None, "simulate"):
+        from conslaws.core.frontends import simulate as simulation
+
+        defaults = {name: p.default for name, p in
+                    inspect.signature(simulation.simulate).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        for name in simulation.simulatable_architectures():
+            _add_simulate_architecture(sim_archs, name, defaults)
     commands.add_parser("list", help="list architectures, backends and their options")
     sweep = commands.add_parser(
         "sweep", help="count every case of a JSON file (optionally in parallel)",
@@ -725,6 +737,8 @@ def _run(args: argparse.Namespace) -> str:
                            modulus=args.modulus, progress=_progress(args), flow=args.flow,
                            flow_options=_flow_options(args), **_architecture_options(args))
     if output != "text":
+        from conslaws.core.frontends.export import to_format
+
         return to_format(result, output)
     text = str(result)
     if args.command == "laws" and f"seed {result.seed}" not in text:
@@ -733,7 +747,8 @@ def _run(args: argparse.Namespace) -> str:
 
 
 def _dispatch(argv: Sequence[str] | None) -> tuple[int, str]:
-    args = _parse(build_parser(), argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parse(build_parser(command=words[0] if words else None), argv)
     if args.command == "list":
         return 0, _list()
     if args.command == "sweep":

@@ -57,15 +57,13 @@ from sympy.printing.str import StrPrinter
 
 from conslaws.core.algebra.parsing import parse_formula
 from conslaws.core.errors import InvalidExpressionError, InvalidOptionError
+from conslaws.core.frontends.results import FORMATS
 
 if TYPE_CHECKING:
     from conslaws.core.frontends.results import CountResult, LawsResult
 
 __all__ = ["FORMATS", "exported_names", "html_law", "html_name", "html_text", "latex_law",
            "latex_laws", "latex_name", "to_format"]
-
-#: The values of ``fmt`` that :func:`to_format` accepts.
-FORMATS = ("text", "json", "latex", "sage", "mathematica", "maple")
 
 _SYSTEMS = ("sage", "mathematica", "maple")
 # A name stated as layer, then indices: W1_2_3, b2_1, V_2_3 (velocities add _dot).

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from tqdm import tqdm
-
 __all__ = ["progress_bar"]
 
 T = TypeVar("T")
@@ -27,5 +25,7 @@ def progress_bar(items: Iterable[T], description: str, enabled: bool,
     if not enabled or (total is not None and total < minimum):
         yield from items
         return
+    from tqdm import tqdm  # imported when a bar is shown: most runs never draw one
+
     yield from tqdm(items, desc=description, total=total, leave=False, unit="it",
                     dynamic_ncols=True, mininterval=0.5)

@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sympy
+if TYPE_CHECKING:
+    import sympy
 
-from conslaws.core.frontends.export import html_law, html_text, latex_laws, to_format
+__all__ = ["FORMATS", "CountResult", "LawsResult", "laws_phrase"]
 
-__all__ = ["CountResult", "LawsResult", "laws_phrase"]
+#: The output formats of every result: text, JSON and LaTeX are rendered here, the
+#: formats of other systems by :func:`conslaws.core.frontends.export.to_format`.
+FORMATS = ("text", "json", "latex", "sage", "mathematica", "maple")
 
 
 def laws_phrase(number: int, kind: str = "") -> str:
@@ -44,6 +47,8 @@ def _html_page(title: str, rows: Sequence[tuple[str, object]], heading: str,
     Plain HTML (``<sub>``, ``<sup>``), everything escaped; the classes keep
     MathJax 2 and 3 off it, so nothing in it is ever read as math.
     """
+    from conslaws.core.frontends.export import html_law, html_text
+
     table = "".join(f"<tr><th style=\"text-align:left\">{html_text(key)}</th>"
                     f"<td style=\"text-align:left\">{html_text(value)}</td></tr>"
                     for key, value in rows)
@@ -69,6 +74,13 @@ def _names_preview(names: tuple[str, ...], limit: int = 6) -> str:
     return ", ".join(names[: limit - 1]) + f", ..., {names[-1]}"
 
 
+def _export(result: Any, output: str) -> str:
+    # The exporters import sympy's printers, which a count printed as text never needs.
+    from conslaws.core.frontends.export import to_format
+
+    return to_format(result, output)
+
+
 class _Exports:
     """Exports shared by both results: their laws (a count's verified ones) for other systems.
 
@@ -78,15 +90,15 @@ class _Exports:
 
     def to_sage(self) -> str:
         """The laws for Sage: a comment line, then one law per line."""
-        return to_format(self, "sage")  # type: ignore[arg-type]
+        return _export(self, "sage")
 
     def to_mathematica(self) -> str:
         """The laws for Mathematica (``_`` written ``x``), one per line."""
-        return to_format(self, "mathematica")  # type: ignore[arg-type]
+        return _export(self, "mathematica")
 
     def to_maple(self) -> str:
         """The laws for Maple, one per line."""
-        return to_format(self, "maple")  # type: ignore[arg-type]
+        return _export(self, "maple")
 
 
 @dataclass
@@ -117,7 +129,10 @@ class CountResult(_Exports):
     statement: str
     mode: str = "phi"
     point: list[str] = field(default_factory=list)
-    verified_laws: list[sympy.Expr] = field(default_factory=list)
+    #: The proved laws, as sympy expressions; a count's are built on first reading
+    #: (:class:`~conslaws.core.engine.deferred_laws.DeferredLaws`), so printing the
+    #: count alone never imports sympy.
+    verified_laws: Sequence[sympy.Expr] = field(default_factory=list)
     verified_degree: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     data_samples: int = 0
@@ -250,6 +265,8 @@ class CountResult(_Exports):
         title = f"\\text{{{self._title()}; }} D = {self.parameters}"
         if not self.verified_laws:
             return f"$$ {title} $$"
+        from conslaws.core.frontends.export import latex_laws
+
         laws = latex_laws(self.verified_laws, limit=_SHOWN)
         return f"$$ \\begin{{gathered}} {title} \\\\\n{laws}\n\\end{{gathered}} $$"
 
@@ -293,6 +310,8 @@ class LawsResult(_Exports):
     @property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
         """The parameters as sympy symbols, matching those in :attr:`laws`."""
+        import sympy
+
         return tuple(sympy.Symbol(n) for n in self.parameter_names)
 
     def to_dict(self) -> dict[str, Any]:
@@ -343,6 +362,8 @@ class LawsResult(_Exports):
 
     def to_latex(self) -> str:
         """The laws as a LaTeX ``aligned`` block, ``W1_2_3`` written ``W^{(1)}_{2,3}``."""
+        from conslaws.core.frontends.export import latex_laws
+
         return latex_laws(self.laws, degree=self.degree)
 
     def _title(self) -> str:
@@ -371,6 +392,8 @@ class LawsResult(_Exports):
 
     def _repr_latex_(self) -> str:
         """The laws as display math (the second notebook display)."""
+        from conslaws.core.frontends.export import latex_laws
+
         return f"$$ {latex_laws(self.laws, limit=_SHOWN, degree=self.degree)} $$"
 
     def __repr__(self) -> str:

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
-import sympy
 
 from conslaws.core.models.rescaling import (
     LINEAR,
@@ -43,6 +43,9 @@ from conslaws.core.models.rescaling import (
     output_shift_laws,
     rescaling_laws,
 )
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = [
     "GraphLaws",
@@ -107,5 +110,7 @@ def gradient_rows(laws: Sequence[SparseLaw], point: Sequence[int]) -> list[list[
 
 def to_sympy(law: SparseLaw, symbols: Sequence[sympy.Symbol]) -> sympy.Expr:
     """The law as a sympy expression in ``symbols``."""
+    import sympy
+
     return sympy.Add(*(sympy.Mul(sympy.Integer(c), *(symbols[j] ** e for j, e in support))
                        for c, support in law))

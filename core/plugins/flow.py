@@ -23,12 +23,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import sympy
-
 from conslaws.core.models.model import Model
 from conslaws.core.plugins.architecture import Option, convert_options
 
 if TYPE_CHECKING:
+    import sympy
+
     from conslaws.core.engine.oracles import FieldOracle
     from conslaws.core.models.structural import GraphLaws, SparseLaw
 

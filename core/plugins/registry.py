@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -33,6 +34,18 @@ if TYPE_CHECKING:
 __all__ = ["Registry", "architectures", "backends", "flows"]
 
 T = TypeVar("T")
+
+
+@functools.cache
+def _installed_entry_points() -> dict[str, dict[str, EntryPoint]]:
+    """Every installed entry point of the conslaws groups, by group, read in one scan.
+
+    ``entry_points(group=...)`` reads the metadata of every installed distribution
+    on each call; the three registries share one reading.
+    """
+    everything = entry_points()  # Python < 3.12: a mapping by group that also selects
+    return {group: {ep.name: ep for ep in everything.select(group=group)}
+            for group in everything.groups if group.startswith("conslaws.")}
 
 
 class Registry(Generic[T]):
@@ -59,7 +72,7 @@ class Registry(Generic[T]):
 
     def _discovered(self) -> dict[str, EntryPoint]:
         if self._entry_points is None:
-            self._entry_points = {ep.name: ep for ep in entry_points(group=self.group)}
+            self._entry_points = dict(_installed_entry_points().get(self.group, {}))
         return self._entry_points
 
     def names(self) -> list[str]:
