@@ -222,6 +222,27 @@ class ModularBackend(Backend):
             raise ArithmeticError(f"nullspace basis of rank {rank} for nullity {nullity}")
         return [[int(reduced[k, last - c]) for c in range(ncols)] for k in reversed(range(nullity))]
 
+    def kernels(self, matrices: Any, ncols: int) -> list[Any]:
+        """Kernels of several matrices: one numpy elimination for a stack of narrow ones.
+
+        Capability by shape and prime size: a 3-D integer array of matrices with at
+        most :data:`~conslaws.core.algebra.batch_elimination.MAX_BATCH_COLUMNS`
+        columns, mod a prime below 2**31, is reduced as one stack
+        (:func:`~conslaws.core.algebra.batch_elimination.batch_kernels`, each kernel a
+        2-D array); anything else goes to :meth:`kernel` one matrix at a time.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> [k.tolist() for k in ModularBackend(7).kernels(np.array([[[1, 2]]]), 2)]
+        [[[5, 1]]]
+        """
+        from conslaws.core.algebra.batch_elimination import batch_kernels, supports_batch
+
+        if getattr(matrices, "ndim", 0) == 3 and supports_batch(self.modulus, ncols):
+            return batch_kernels(matrices, self.modulus)
+        return super().kernels(matrices, ncols)
+
     def sample_point(self, rng: random.Random, size: int) -> list[Rational]:
         """Uniform nonzero residues: a degree-d polynomial that is nonzero mod p
         vanishes at such a point with probability at most d / (p - 1)."""

@@ -30,12 +30,27 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MAX_BATCH_PRIME", "BatchEchelon", "batch_rref", "kernel_basis"]
+__all__ = ["MAX_BATCH_COLUMNS", "MAX_BATCH_PRIME", "BatchEchelon", "batch_kernels",
+           "batch_rref", "kernel_basis", "supports_batch"]
 
 IntArray = NDArray[np.int64]
 
 #: Products of two residues below this prime fit in int64.
 MAX_BATCH_PRIME = 2**31
+#: Wider matrices are faster one by one in flint: a stack step costs a pass over
+#: every entry per column, flint's elimination works in place in C.
+MAX_BATCH_COLUMNS = 64
+
+
+def supports_batch(p: int, cols: int) -> bool:
+    """Whether stacks of matrices with ``cols`` columns are eliminated here mod ``p``.
+
+    Examples
+    --------
+    >>> supports_batch(4194301, 10), supports_batch(2**61 - 1, 10), supports_batch(7, 65)
+    (True, False, False)
+    """
+    return 2 <= p < MAX_BATCH_PRIME and cols <= MAX_BATCH_COLUMNS
 
 
 @dataclass
@@ -124,6 +139,26 @@ def kernel_basis(echelon: BatchEchelon, index: int, p: int) -> IntArray:
     if rank:
         basis[:, pivot_columns] = (-reduced[:rank][:, free].T) % p
     return basis
+
+
+def batch_kernels(stack: IntArray, p: int) -> list[IntArray]:
+    """The kernel of every matrix of ``stack``, as :func:`kernel_basis` gives it.
+
+    A matrix of full column rank (most of them, in a screening) gets an empty
+    ``(0, cols)`` array without a call per matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [k.tolist() for k in batch_kernels(np.array([[[1, 2]], [[0, 1]]]), 7)]
+    [[[5, 1]], [[1, 0]]]
+    """
+    echelon = batch_rref(stack, p)
+    cols = echelon.reduced.shape[2]
+    empty = np.zeros((0, cols), dtype=np.int64)
+    deficient = echelon.rank < cols
+    return [kernel_basis(echelon, k, p) if deficient[k] else empty
+            for k in range(len(deficient))]
 
 
 def _inverse(values: IntArray, p: int) -> IntArray:

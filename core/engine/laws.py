@@ -39,7 +39,6 @@ import flint
 import numpy as np
 from numpy.typing import NDArray
 
-from conslaws.core.algebra.batch_elimination import BatchEchelon, batch_rref, kernel_basis
 from conslaws.core.algebra.modrank import PROBE_PRIME
 from conslaws.core.algebra.polynomials import Number, SparseTerms, primitive_part
 from conslaws.core.algebra.sparse_elimination import (
@@ -57,7 +56,7 @@ from conslaws.core.engine.law_blocks import (
     block_matrices,
     block_partition,
 )
-from conslaws.core.errors import ConslawsError
+from conslaws.core.errors import ConslawsError, InvalidOptionError
 from conslaws.core.frontends.progress import progress_bar
 from conslaws.core.models.model import Model
 from conslaws.core.plugins.backend import Backend
@@ -101,6 +100,8 @@ class LawSearch:
     refused : str
         Why a higher degree was not searched (see ``enough`` of
         :func:`find_polynomial_laws`), or "".
+    kernels_by : list of str
+        The backends that computed the blocks' kernels mod p, with their primes.
     """
 
     laws: list[Any] = field(default_factory=list)
@@ -111,11 +112,9 @@ class LawSearch:
     blocks_exact: int = 0
     seconds: float = 0.0
     refused: str = ""
+    kernels_by: list[str] = field(default_factory=list)
 
 
-#: Blocks up to this size are screened and solved as one numpy stack; larger ones one
-#: by one with flint.
-STACKED_BLOCK = 64
 #: Blocks larger than this are solved from the symbolic fields directly: their
 #: equations are sparse (a mirror flow's 12,880-monomial block has a few terms per
 #: row), while a dense evaluated matrix would cost b^2 memory and b^3 time.
@@ -261,7 +260,7 @@ def find_polynomial_laws(
 
     start = time.perf_counter()
     if degree < 1:
-        raise ConslawsError(f"--degree must be at least 1, got {degree}")
+        raise InvalidOptionError(f"degree must be at least 1, got {degree}", argument="degree")
     degrees = range(1, degree + 1) if enough is not None else range(degree, degree + 1)
     _check_size(model.dimension, degrees[0])
     modular = backend if backend.exact and backend.characteristic > 1 else \
@@ -272,6 +271,12 @@ def find_polynomial_laws(
                if model.generators else None)
     codes = character_span(model.generators).codes(model.dimension, rng)
     primes = _evaluation_primes(modular.characteristic)
+    # The blocks' kernels mod each prime come from a backend over that field: the
+    # caller's own at its prime, the modular backend at the search's other primes.
+    from conslaws.backends.modular import ModularBackend
+
+    arithmetic = {q: modular if modular.characteristic == q else ModularBackend(q)
+                  for q in primes}
     evaluations = [EvaluationRows(model, primes[0], rng)]
     solver = _Solver(model, modular, rational)
     search = LawSearch(homogeneous=model.fields_are_homogeneous)
@@ -285,7 +290,7 @@ def find_polynomial_laws(
         partition = block_partition(table, weights, codes)
         search.laws, search.degrees = [], list(range(1, d + 1))
         search.blocks, search.blocks_exact = len(partition), 0
-        _search_blocks(search, table, partition, solver, primes, evaluations, progress)
+        _search_blocks(search, table, partition, solver, arithmetic, evaluations, progress)
         if enough is not None and enough(search.laws):
             break
     search.seconds = time.perf_counter() - start
@@ -305,11 +310,13 @@ def _check_size(size: int, degree: int) -> None:
 
 
 def _search_blocks(search: LawSearch, table: MonomialTable, partition: BlockPartition,
-                   solver: _Solver, primes: Sequence[int], evaluations: list[EvaluationRows],
-                   progress: bool) -> None:
+                   solver: _Solver, arithmetic: dict[int, Backend],
+                   evaluations: list[EvaluationRows], progress: bool) -> None:
     """Screen, lift and solve the blocks of one degree; the laws go to ``search``."""
     model = solver.model
-    survivors = _screen(table, partition, evaluations[0], progress)
+    primes = list(arithmetic)
+    used = {evaluations[0].prime}
+    survivors = _screen(table, partition, evaluations[0], arithmetic[primes[0]], progress)
     symbolic = np.flatnonzero(partition.sizes > EVALUATED_BLOCK).tolist()
     search.blocks_solved = len(survivors) + len(symbolic)
     found_in: dict[int, list[Any]] = {}
@@ -322,10 +329,11 @@ def _search_blocks(search: LawSearch, table: MonomialTable, partition: BlockPart
             if attempt == len(evaluations):
                 evaluations.append(EvaluationRows(model, primes[attempt], evaluations[0].rng))
             rows = evaluations[attempt]
+            used.add(rows.prime)
             # Twice the unknowns, plus a margin, doubled at every attempt: the rows
             # must span every equation of the block for its kernel to be the laws.
             kernels = _kernels(table, partition, np.array(unresolved), rows,
-                               (2 * sizes + 8) << attempt)
+                               (2 * sizes + 8) << attempt, arithmetic[rows.prime])
             still = []
             for block, (free, basis) in zip(unresolved, kernels, strict=True):
                 if not len(basis):
@@ -346,6 +354,8 @@ def _search_blocks(search: LawSearch, table: MonomialTable, partition: BlockPart
     # that the basis reads the same whatever the hashes that formed the blocks.
     for block in sorted(found_in, key=lambda b: int(partition.members(b).min())):
         search.laws.extend(found_in[block])
+    search.kernels_by = [f"{arithmetic[q].name or type(arithmetic[q]).__name__} mod {q}"
+                         for q in primes if q in used]
 
 
 def _evaluation_primes(preferred: int) -> list[int]:
@@ -371,35 +381,25 @@ def _by_size(partition: BlockPartition, blocks: Sequence[int]) -> list[tuple[int
     return sorted(groups.items())
 
 
-def _echelons(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np.int64],
-              rows: EvaluationRows, count: int
-              ) -> Iterator[tuple[NDArray[np.int64], BatchEchelon]]:
-    """Reduced echelon forms of the evaluated systems (``count`` rows) of equal-size blocks.
+def _block_kernels(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np.int64],
+                   rows: EvaluationRows, count: int, arithmetic: Backend
+                   ) -> Iterator[tuple[NDArray[np.int64], list[Any]]]:
+    """The kernels mod ``rows.prime`` of the evaluated systems of equal-size blocks.
 
-    Yields (blocks, their echelon forms) in order: numpy stacks for blocks of at most
-    :data:`STACKED_BLOCK` monomials, one flint ``rref`` per block above.
+    The systems (``count`` rows each) go to ``arithmetic.kernels`` as 3-D stacks of
+    at most :data:`STACK_ENTRIES` entries; yields (blocks, their kernels) in order.
     """
     size = int(partition.sizes[blocks[0]])
-    p = rows.prime
-    if size <= STACKED_BLOCK:
-        step = max(1, STACK_ENTRIES // (count * size))
-        for first in range(0, len(blocks), step):
-            part = blocks[first:first + step]
-            yield part, batch_rref(block_matrices(table, partition.stacked(part), rows, count), p)
-        return
-    for block in blocks:
-        stack = block_matrices(table, partition.members(int(block))[None, :], rows, count)
-        reduced, rank = flint.nmod_mat(stack[0].tolist(), p).rref()
-        dense = np.array([[int(v) for v in row] for row in reduced.tolist()], dtype=np.int64)
-        pivots = np.zeros(size, dtype=bool)
-        for row in dense[:rank]:
-            pivots[int(np.flatnonzero(row)[0])] = True
-        yield np.array([block]), BatchEchelon(dense[None], np.array([rank]), pivots[None])
+    step = max(1, STACK_ENTRIES // (count * size))
+    for first in range(0, len(blocks), step):
+        part = blocks[first:first + step]
+        stack = block_matrices(table, partition.stacked(part), rows, count)
+        yield part, arithmetic.kernels(stack, size)
 
 
 def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRows,
-            progress: bool) -> list[int]:
-    """The blocks whose evaluated matrix (size + margin rows) is not of full column rank.
+            arithmetic: Backend, progress: bool) -> list[int]:
+    """The blocks whose evaluated matrix (size + margin rows) has a kernel mod p.
 
     Only blocks of at most :data:`EVALUATED_BLOCK` monomials are screened.
     """
@@ -408,18 +408,35 @@ def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRow
     sizes = [s for s in np.unique(partition.sizes).tolist() if s <= EVALUATED_BLOCK]
     for size in progress_bar(sizes, "law screening", progress):
         blocks = everything[partition.sizes == size]
-        for part, echelon in _echelons(table, partition, blocks, rows, size + SCREEN_MARGIN):
-            survivors.extend(part[echelon.rank < size].tolist())
+        for part, kernels in _block_kernels(table, partition, blocks, rows,
+                                            size + SCREEN_MARGIN, arithmetic):
+            survivors.extend(int(b) for b, kernel in zip(part, kernels, strict=True)
+                             if len(kernel))
     return sorted(survivors)
 
 
 def _kernels(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np.int64],
-             rows: EvaluationRows, count: int
+             rows: EvaluationRows, count: int, arithmetic: Backend
              ) -> list[tuple[NDArray[np.bool_], NDArray[np.int64]]]:
     """For blocks of one size: (free columns, kernel basis mod p) of ``count`` rows each."""
-    return [(~echelon.pivots[k], kernel_basis(echelon, k, rows.prime))
-            for part, echelon in _echelons(table, partition, blocks, rows, count)
-            for k in range(len(part))]
+    size = int(partition.sizes[blocks[0]])
+    return [_free_columns(kernel, size)
+            for _, kernels in _block_kernels(table, partition, blocks, rows, count, arithmetic)
+            for kernel in kernels]
+
+
+def _free_columns(kernel: Any, size: int) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+    """The free columns of a reduced kernel basis, and the basis as an array.
+
+    In the reduced basis (the backends' convention) the vector of free column f has
+    its last nonzero entry at f: the other free columns are 0 there, and a pivot
+    column after f belongs to a row that is zero left of its pivot.
+    """
+    basis = np.array(kernel, dtype=np.int64).reshape(len(kernel), size)
+    free = np.zeros(size, dtype=bool)
+    if len(basis):
+        free[size - 1 - np.argmax(basis[:, ::-1] != 0, axis=1)] = True
+    return free, basis
 
 
 def _lift(block: int, free: NDArray[np.bool_], basis: NDArray[np.int64], prime: int,

@@ -342,6 +342,7 @@ def count(
     searched = False
     searched_degree = certify_degree  # lowered when a lower degree certifies
     too_large = ""  # why a higher degree was not searched
+    kernels_by: list[str] = []  # which backends computed the law search's kernels
     data: DataTrace | None = None
     oracle = _polynomial_oracle(base, model, arithmetic, engine, mode)
     for _ in range(tries):
@@ -395,6 +396,7 @@ def count(
             if search.degrees:
                 searched_degree = search.degrees[-1]
             too_large = search.refused
+            kernels_by = getattr(search, "kernels_by", [])
             timings["law_search"] = time.perf_counter() - tick
             searched = True
         if len(independent) == upper or not arithmetic.exact:
@@ -411,7 +413,8 @@ def count(
             _expressed, [verified[i] for i in independent], dynamics, model)),
         law_kind="independent polynomial", law_proof=f"of degree <= {searched_degree} "
         "verified exactly",
-        checks=[*witness_notes, LAW_CHECK if independent else "laws: none proved"])
+        checks=[*witness_notes, LAW_CHECK if independent else "laws: none proved",
+                *_kernel_notes(kernels_by)])
     certificate.gap = _gap(certificate.laws_upper_bound, poor, mode)
     if too_large and not certificate.certified:
         certificate.caveats.append(
@@ -485,6 +488,11 @@ def _residues(point: Sequence[Any], p: int) -> list[int] | None:
         return [residue(Fraction(value), p, "the point") for value in point]
     except InvalidModulusError:
         return None
+
+
+def _kernel_notes(kernels_by: Sequence[str]) -> list[str]:
+    """The check line saying which backends computed the law search's block kernels."""
+    return [f"law search: block kernels by {', '.join(kernels_by)}"] if kernels_by else []
 
 
 def _expressed(laws: Sequence[Any], flow: Flow, model: Model) -> list[Any]:
@@ -643,7 +651,7 @@ def find_laws(
                                   progress=progress)
     chosen = independent_laws(search.laws, chooser, exact)
     upper = model.dimension - closure.lie_dimension
-    checks = [*witness_notes, LAW_CHECK]
+    checks = [*witness_notes, LAW_CHECK, *_kernel_notes(search.kernels_by)]
     if chosen:
         # The printed laws are all re-checked; their independence claim too.
         checks += [check_conserved_at_points(model, search.laws, rng),

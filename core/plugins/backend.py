@@ -23,6 +23,13 @@ Conventions (every backend follows them; the contract suite in
   type (``int`` in ``[0, p)``, ``Fraction``, ``float``).  The basis is the
   reduced one: vector ``k`` has a 1 at the ``k``-th non-pivot column and 0 at
   every other non-pivot column.
+* ``kernels(matrices, ncols)`` is ``kernel`` of each of several matrices with
+  ``ncols`` columns, given as a sequence of matrices or as a 3-D integer array
+  ``(count, rows, ncols)``.  The law search asks it for the evaluated systems of
+  thousands of small blocks at once.  The default asks ``kernel`` for each; a
+  backend overrides it with a batched elimination when it has one (the modular
+  backend: one numpy elimination for a stack of narrow matrices, primes below
+  2**31).  A kernel may be returned as a 2-D array of shape ``(nullity, ncols)``.
 * ``row_basis(ncols)`` is an incremental basis of a row space (:class:`RowBasis`):
   ``add(rows)`` returns the indices of the given rows that are independent of
   everything added before (scanning from the top, as ``pivot_rows``).  Engines
@@ -215,6 +222,20 @@ class Backend(ABC):
         dense = densify(rows, ncols)
         transposed = [[row[j] for row in dense] for j in range(ncols)]
         return self.pivot_columns(transposed, len(rows))
+
+    def kernels(self, matrices: Any, ncols: int) -> list[Any]:
+        """:meth:`kernel` of each matrix of ``matrices`` (see the module docstring).
+
+        The default asks :meth:`kernel` once per matrix, so every backend has it.
+
+        Examples
+        --------
+        >>> from conslaws.core.plugins.registry import backends
+        >>> backends.load("rational")().kernels([[[1, 2]], [[1, 0], [0, 1]]], 2)
+        [[[Fraction(-2, 1), Fraction(1, 1)]], []]
+        """
+        return [self.kernel(matrix.tolist() if hasattr(matrix, "tolist") else matrix, ncols)
+                for matrix in matrices]
 
     def row_basis(self, ncols: int) -> RowBasis:
         """An empty incremental basis of rows of length ``ncols`` (see the module docstring).

@@ -13,8 +13,9 @@ through :func:`backend_checks`::
         check()
 
 Every check raises :class:`AssertionError` with a message naming the backend,
-the check and the matrix involved.  The module uses only the standard library
-and the public Backend API, so it ships in the package and needs no pytest.
+the check and the matrix involved.  The module uses the public Backend API, the
+standard library and numpy (the law search hands backends numpy stacks), so it
+ships in the package and needs no pytest.
 
 The known matrices have the same rank and pivots over Q and over GF(p) for
 every prime p >= 3 (their denominators are powers of 2 and the minors that
@@ -348,6 +349,48 @@ def _check_kernel(backend: Backend) -> None:
                 )
 
 
+def _same_kernel(backend: Backend, got: Any, expected: list[list[Any]]) -> bool:
+    """A kernel from ``kernels`` (lists, or a 2-D array) equals the one from ``kernel``."""
+    vectors = got.tolist() if hasattr(got, "tolist") else got
+    return len(vectors) == len(expected) and all(
+        len(v) == len(e) and all(_same(backend, a, b) for a, b in zip(v, e, strict=True))
+        for v, e in zip(vectors, expected, strict=True))
+
+
+def _check_kernels(backend: Backend) -> None:
+    """``kernels`` of several matrices is ``kernel`` of each: as lists, and as one 3-D
+    integer array (how the law search hands over its evaluated blocks)."""
+    import numpy as np  # a dependency of conslaws; the law search sends numpy stacks
+
+    check = "kernels"
+    by_width: dict[int, list[_Case]] = {}
+    for case in _cases(backend):
+        by_width.setdefault(case.ncols, []).append(case)
+    for ncols, cases in by_width.items():
+        got = backend.kernels([case.rows for case in cases], ncols)
+        _require(len(got) == len(cases), backend, check,
+                 f"{len(got)} kernels for {len(cases)} matrices of width {ncols}")
+        for case, kernel in zip(cases, got, strict=True):
+            _require(_same_kernel(backend, kernel, backend.kernel(case.rows, case.ncols)),
+                     backend, check, f"kernels gives {kernel!r} for {case.name}, kernel "
+                     "gives another basis")
+    rng = random.Random(11)
+    for rows, ncols in ((3, 4), (5, 3), (2, 6)):
+        matrices = []
+        for m in range(6):
+            matrix = [[rng.randint(-3, 3) for _ in range(ncols)] for _ in range(rows)]
+            if m % 2:
+                matrix[-1] = [a + b for a, b in zip(matrix[0], matrix[1], strict=True)]
+            matrices.append(matrix)
+        got = backend.kernels(np.array(matrices, dtype=np.int64), ncols)
+        _require(len(got) == len(matrices), backend, check,
+                 f"{len(got)} kernels for a stack of {len(matrices)} matrices")
+        for matrix, kernel in zip(matrices, got, strict=True):
+            _require(_same_kernel(backend, kernel, backend.kernel(matrix, ncols)),
+                     backend, check, f"kernels of a numpy stack gives {kernel!r} for "
+                     f"{matrix}, kernel gives another basis")
+
+
 def _gives_the_case(backend: Backend, rows: Any, case: _Case) -> bool:
     """Whether ``rows`` (the case's matrix in another form) give the case's rank, pivots
     and nullity."""
@@ -432,6 +475,7 @@ _BACKEND_CHECKS: tuple[tuple[str, Callable[[Backend], None]], ...] = (
     ("pivot_columns", _check_pivot_columns),
     ("pivot_rows_transpose", _check_pivot_rows_transpose),
     ("kernel", _check_kernel),
+    ("kernels", _check_kernels),
     ("row_basis", _check_row_basis),
     ("row_types", _check_row_types),
     ("sparse_rows", _check_sparse_rows),

@@ -193,3 +193,23 @@ def test_kernel_is_rational_kernel_mod_p(shape: tuple[int, int], data: st.DataOb
     assert modular.pivot_rows(rows, ncols) == rational.pivot_rows(rows, ncols)
     expected = [[modular.convert(x) for x in v] for v in rational.kernel(rows, ncols)]
     assert modular.kernel(rows, ncols) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.sampled_from([3, 7, 101, 4194301]),
+       st.tuples(st.integers(1, 6), st.integers(0, 6), st.integers(1, 7)))
+def test_batched_kernels_are_the_kernels_one_by_one(data: st.DataObject, p: int,
+                                                     shape: tuple[int, int, int]) -> None:
+    """The numpy stack path of ``kernels`` gives flint's reduced kernel of each matrix,
+    also when p divides entries (multiples of p are drawn on purpose)."""
+    import numpy as np
+
+    count, rows, cols = shape
+    entry = st.one_of(st.integers(-5, 5), st.integers(-3, 3).map(lambda k: k * p))
+    stack = np.array(data.draw(st.lists(st.lists(st.lists(entry, min_size=cols, max_size=cols),
+                                                 min_size=rows, max_size=rows),
+                                        min_size=count, max_size=count)),
+                     dtype=np.int64).reshape(count, rows, cols)
+    backend = ModularBackend(p)
+    batched = backend.kernels(stack, cols)
+    assert [k.tolist() for k in batched] == [backend.kernel(m.tolist(), cols) for m in stack]

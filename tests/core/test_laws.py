@@ -356,3 +356,80 @@ def test_character_span_of_a_path_lifting_is_trivial() -> None:
     # Each component of a path lifting is one monomial: no relation between terms.
     model = cl.build_model("relu", widths=(2, 2, 1))
     assert len(character_span(model.generators)) == 0
+
+
+# --------------------------------------------------------------------------- backends
+
+
+class _FourMethodField(cl.Backend):
+    """A GF(p) backend written outside conslaws: convert, rank, pivot_columns, kernel."""
+
+    name = "four-methods"
+    description = "GF(p) by flint rref, kernels one matrix at a time"
+    exact = True
+    prime_field = True
+
+    def __init__(self, p: int = 1_000_003) -> None:
+        self.characteristic = p
+        self.kernel_calls = 0
+
+    def convert(self, value: Any) -> int:
+        value = sympy.Rational(value)
+        return int(value.p) * pow(int(value.q), -1, self.characteristic) % self.characteristic
+
+    def _rref(self, rows: Any, ncols: int) -> tuple[Any, int]:
+        import flint
+
+        from conslaws.core.plugins.backend import densify
+
+        dense = [[self.convert(v) for v in row] for row in densify(rows, ncols)]
+        matrix = flint.nmod_mat(len(dense), ncols, [v for row in dense for v in row],
+                                self.characteristic)
+        reduced, rank = matrix.rref()
+        return reduced, int(rank)
+
+    def rank(self, rows: Any, ncols: int) -> int:
+        return self._rref(rows, ncols)[1] if rows and ncols else 0
+
+    def pivot_columns(self, rows: Any, ncols: int) -> list[int]:
+        from conslaws.core.plugins.backend import leading_columns
+
+        if not rows or not ncols:
+            return []
+        return leading_columns(*self._rref(rows, ncols))
+
+    def kernel(self, rows: Any, ncols: int) -> list[list[int]]:
+        self.kernel_calls += 1
+        pivots = self.pivot_columns(rows, ncols)
+        reduced = self._rref(rows, ncols)[0] if pivots else None
+        basis = []
+        for f in (j for j in range(ncols) if j not in pivots):
+            vector = [0] * ncols
+            vector[f] = 1
+            for i, c in enumerate(pivots):
+                vector[c] = -int(reduced[i, f]) % self.characteristic
+            basis.append(vector)
+        return basis
+
+
+def test_the_law_search_takes_its_kernels_from_the_backend() -> None:
+    """A backend with only the documented methods finds the same laws through its own
+    ``kernel`` (at its prime; the search's other primes use the modular backend)."""
+    from conslaws.core.engine.laws import find_polynomial_laws
+    from conslaws.core.plugins.testing import check_backend
+
+    backend = _FourMethodField()
+    check_backend(backend)
+    backend.kernel_calls = 0
+    model = cl.Model.from_phi(("u1", "u2", "v1", "v2"), ["u1*v1 + u2*v2", "u1*v2 - u2*v1"])
+    search = find_polynomial_laws(model, 2, backend=backend)
+    builtin = find_polynomial_laws(model, 2, backend=cl.make_backend("modular"))
+    assert backend.kernel_calls > 0
+    assert search.kernels_by[0] == "four-methods mod 1000003"
+    assert all(entry.startswith("modular mod ") for entry in builtin.kernels_by)
+    assert [str(h) for h in search.laws] == [str(h) for h in builtin.laws]
+    # Independently: the laws are those of the symbolic system solved by sympy.
+    names = ("u1", "u2", "v1", "v2")
+    phi = ["u1*v1 + u2*v2", "u1*v2 - u2*v1"]
+    assert_same_span([model.ring.to_sympy(h) for h in search.laws],
+                     sympy_law_space(_gradients(phi, names), names, 2), names)
