@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     import sympy
 
     from conslaws.core.engine.oracles import FieldOracle
+    from conslaws.core.engine.rotations import Rotation
     from conslaws.core.models.structural import GraphLaws, SparseLaw
 
 __all__ = ["GradientFlow", "MirrorFlow", "MirrorMomentumFlow", "MomentumFlow", "NesterovFlow",
@@ -108,10 +110,9 @@ def _mirrored(model: Model, chosen: tuple[int, ...] | None) -> set[int]:
 
 def _lift(model: Model, ring: PolynomialRing, shift: int) -> list[VectorField]:
     """Each generating field of ``model`` as (0, ..., ∇φ_i at offset ``shift``)."""
-    theta = [ring.gens[1 + j] for j in range(model.dimension)]
     lifted = []
     for g in model.generators:
-        comps = {shift + j: c.compose(*theta, ctx=ring.context) for j, c in g.components.items()}
+        comps = {shift + j: ring.embed(c, 1) for j, c in g.components.items()}
         lifted.append(VectorField(ring, comps, label=g.label))
     return lifted
 
@@ -129,13 +130,22 @@ def _antisymmetric(mixing: list[tuple[int, int, int]], size: int,
     """c(s)⟨Aθ, θ'⟩ for the antisymmetric part A of a mixing, on (s, θ, θ').
 
     Every term (a, b, ±1) of the mixing law pairs two weights that A rotates into each
-    other, δθ_a = θ_b and δθ_b = -θ_a (for input and output weights alike), so
-    ⟨Aθ, θ'⟩ = Σ (θ_b θ'_a - θ_a θ'_b) over the terms.
+    other, δθ_a = θ_b and δθ_b = -θ_a (for input and output weights alike): the
+    rotation with A_ab = 1 for each term.
+    """
+    return _rotation_law([(a, b, 1) for a, b, _ in mixing], size, clock)
+
+
+def _rotation_law(rotation: Rotation, size: int, clock: tuple[tuple[int, int], ...]
+                  ) -> SparseLaw:
+    """c(s)⟨Aθ, θ'⟩ on (s, θ, θ') for A given by its terms (j, k, A_jk), A_kj = -A_jk.
+
+    ⟨Aθ, θ'⟩ = Σ_jk A_jk θ_k θ'_j = Σ (A_jk θ_k θ'_j - A_jk θ_j θ'_k) over the terms.
     """
     law: SparseLaw = []
-    for a, b, _ in mixing:
-        law.append((1, (*clock, (1 + b, 1), (1 + size + a, 1))))
-        law.append((-1, (*clock, (1 + a, 1), (1 + size + b, 1))))
+    for j, k, c in rotation:
+        law.append((c, (*clock, (1 + k, 1), (1 + size + j, 1))))
+        law.append((-c, (*clock, (1 + j, 1), (1 + size + k, 1))))
     return law
 
 
@@ -202,9 +212,14 @@ class MomentumFlow(Flow):
     )
     certify_degree: ClassVar[int] = 3
     transforms_oracles: ClassVar[bool] = True
+    lifts_rotations: ClassVar[bool] = True
 
     def coordinates(self, model: Model) -> tuple[str, ...]:
         return _extended_ring(model, velocities=True).names
+
+    def lift_rotations(self, rotations: Sequence[Rotation], model: Model) -> list[SparseLaw]:
+        """c(s)⟨Aθ, θ'⟩ per rotation A of φ: d/dt⟨Aθ, θ'⟩ = -τ⟨Aθ, θ'⟩ (see lift_laws)."""
+        return [_rotation_law(r, model.dimension, self._clock_factor()) for r in rotations]
 
     def oracle(self, base: FieldOracle, model: Model) -> FieldOracle:
         from conslaws.core.engine.oracles import PhaseOracle, momentum_drift
@@ -272,13 +287,17 @@ class NesterovFlow(MomentumFlow):
 
         return PhaseOracle(base, nesterov_drift(base.modulus), velocities=True)
 
+    def _clock_factor(self) -> tuple[tuple[int, int], ...]:
+        """t³: d/dt (t³ X) = 0 when X' = -(3/t) X."""
+        return ((0, 3),)
+
     def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
         """t³⟨Aθ, θ'⟩ for each antisymmetric mixing A; t³cᵀθ' and 2cᵀθ + t cᵀθ' per shift.
 
         With τ = 3/t, d/dt⟨Aθ, θ'⟩ = -(3/t)⟨Aθ, θ'⟩, and d/dt cᵀθ' = -(3/t) cᵀθ'.
         """
         size = model.dimension
-        lifted = [_antisymmetric(m, size, ((0, 3),)) for m in laws.mixing]
+        lifted = [_antisymmetric(m, size, self._clock_factor()) for m in laws.mixing]
         for shift in laws.shift:
             lifted.append([(c, ((0, 3), (1 + size + a, 1))) for a, _, c in shift])
             lifted.append([(2 * c, ((1 + a, 1),)) for a, _, c in shift]

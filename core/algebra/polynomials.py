@@ -120,10 +120,39 @@ class PolynomialRing:
 
     def monomial(self, exponents: Iterable[tuple[int, int]], coefficient: int = 1) -> Any:
         """``coefficient * Π θ_j^e`` from sparse ``(j, e)`` pairs."""
-        dense = [0] * self.dimension
+        # A product of generators: from_dict would build a dense exponent tuple of D
+        # entries (0.2 ms at D = 2,000, for a monomial of two variables).
+        result = self.one * coefficient
         for j, e in exponents:
-            dense[j] += e
-        return self.context.from_dict({tuple(dense): coefficient})
+            result *= self.gens[j] ** e
+        return result
+
+    def embed(self, poly: Any, offset: int) -> Any:
+        """A polynomial of a smaller ring, its variable j become this ring's ``offset + j``.
+
+        Built from the sparse terms: flint's ``compose`` (or ``project_to_context``)
+        with thousands of generators costs a tenth of a second per polynomial.
+
+        Examples
+        --------
+        >>> small, large = PolynomialRing(("u", "v")), PolynomialRing(("s", "u", "v", "w"))
+        >>> u, v = small.gens
+        >>> large.embed(3 * u * v**2 - 1, 1)
+        3*u*v^2 - 1
+        """
+        terms = _sparse_terms(poly)
+        if len(terms) <= 16:  # a few products of generators beat D-long exponent tuples
+            total = self.zero()
+            for coefficient, support in terms:
+                total += self.monomial([(offset + j, e) for j, e in support], coefficient)
+            return total
+        dense_terms: dict[tuple[int, ...], int] = {}
+        for coefficient, support in terms:
+            dense = [0] * self.dimension
+            for j, e in support:
+                dense[offset + j] = e
+            dense_terms[tuple(dense)] = coefficient
+        return self.context.from_dict(dense_terms)
 
     def from_dict(self, terms: Mapping[tuple[int, ...], int]) -> Any:
         """Polynomial from dense exponent tuples to integer coefficients."""

@@ -152,8 +152,12 @@ class VectorField:
         values: dict[int, Number]
         if integer_point is not None:
             # flint's evaluator runs in C; reading large brackets term by term
-            # in Python costs 40x more.
-            values = {j: int(c(*integer_point)) for j, c in self.components.items()}
+            # in Python costs 40x more.  But it converts all D arguments on every
+            # call: a component of a few terms among thousands of variables is read
+            # faster term by term.
+            dimension = self.ring.dimension
+            values = {j: int(c(*integer_point)) if len(c) * 64 > dimension
+                      else self._compiled[j].value(point) for j, c in self.components.items()}
         else:
             values = {j: t.value(point) for j, t in self._compiled.items()}
         return {j: v for j, v in values.items() if v}

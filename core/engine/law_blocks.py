@@ -16,7 +16,9 @@ module holds the vectorized half of the search:
   code per monomial (a hash collision only merges two blocks, which is sound);
 * :class:`EvaluationRows`: rows ``(x, X(x))`` at random points mod p, the
   fields drawn from the model's :class:`~conslaws.core.engine.oracles.PolynomialOracle`;
-* :func:`block_matrices`: the evaluated system of many blocks at once.
+* :func:`block_matrices`: the evaluated system of many blocks at once;
+  :func:`rotation_matrices` the same for the antisymmetric linear symmetries A of
+  φ, whose unknown a_jk (j < k) meets the fields as θ_jθ_k does (same blocks).
 
 Every row is the exact image mod p of an equation every law satisfies, so a
 block whose evaluated matrix has full column rank mod p has no law, for every
@@ -32,7 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -43,11 +45,13 @@ from numpy.typing import NDArray
 from conslaws.core.engine.oracles import CoefficientDraw, PolynomialOracle
 
 __all__ = [
+    "BlockMatrices",
     "BlockPartition",
     "EvaluationRows",
     "MonomialTable",
     "block_matrices",
     "block_partition",
+    "rotation_matrices",
 ]
 
 IntArray = NDArray[np.int64]
@@ -135,6 +139,25 @@ class BlockPartition:
     def members(self, block: int) -> IntArray:
         start = int(self.starts[block])
         return self.order[start:start + int(self.sizes[block])]
+
+    def restricted(self, keep: NDArray[np.bool_]) -> BlockPartition:
+        """The same blocks with only the monomials ``keep`` marks (empty blocks dropped).
+
+        Examples
+        --------
+        >>> part = BlockPartition(np.array([3, 1, 2, 0]), np.array([0, 2]), np.array([2, 2]))
+        >>> small = part.restricted(np.array([True, True, False, False]))  # 0 and 1
+        >>> small.order.tolist(), small.starts.tolist(), small.sizes.tolist()
+        ([1, 0], [0, 1], [1, 1])
+        """
+        kept = keep[self.order]
+        block_of = np.repeat(np.arange(len(self.sizes)), self.sizes)[kept]
+        order = self.order[kept]
+        boundary = np.ones(len(order), dtype=bool)
+        boundary[1:] = block_of[1:] != block_of[:-1]
+        starts = np.flatnonzero(boundary).astype(np.int64)
+        sizes = np.diff(np.append(starts, len(order))).astype(np.int64)
+        return BlockPartition(order, starts, sizes)
 
     def stacked(self, blocks: IntArray) -> IntArray:
         """The members of blocks of equal size, one row per block."""
@@ -230,6 +253,27 @@ def block_matrices(table: MonomialTable, members: IntArray, rows: EvaluationRows
         for start in range(0, len(where), step):
             part = slice(start, start + step)
             out[:, where[part]] = _directional(factors[part], points, fields, p)
+    return np.ascontiguousarray(out.reshape(count, *members.shape).transpose(1, 0, 2))
+
+
+#: Builds the evaluated systems (blocks, rows, size) of equal-size blocks.
+BlockMatrices = Callable[[MonomialTable, IntArray, EvaluationRows, int], IntArray]
+
+
+def rotation_matrices(table: MonomialTable, members: IntArray, rows: EvaluationRows,
+                      count: int) -> IntArray:
+    """The evaluated systems of antisymmetric linear maps A, one unknown per θ_jθ_k, j < k.
+
+    ``Aθ`` is tangent to every level set of φ when ``X·Aθ = 0`` for every field X of W_0;
+    with A_jk = a_jk = -A_kj the entry (k, r, c) is ``X_j x_k - X_k x_j`` at row r for
+    the c-th member θ_jθ_k (quadratic, j < k) of block k.
+    """
+    points, fields = rows.rows(count)
+    p = rows.prime
+    flat = members.ravel()
+    pairs = table.tables[1][flat - table.offsets[1]]
+    j, k = pairs[:, 0], pairs[:, 1]
+    out = (fields[:, j] * points[:, k] - fields[:, k] * points[:, j]) % p
     return np.ascontiguousarray(out.reshape(count, *members.shape).transpose(1, 0, 2))
 
 

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import flint
 import numpy as np
@@ -50,6 +50,7 @@ from conslaws.core.algebra.sparse_elimination import (
 from conslaws.core.algebra.symmetry import character_span, grading
 from conslaws.core.algebra.vector_fields import variables_of
 from conslaws.core.engine.law_blocks import (
+    BlockMatrices,
     BlockPartition,
     EvaluationRows,
     MonomialTable,
@@ -256,29 +257,15 @@ def find_polynomial_laws(
     >>> [str(model.ring.to_sympy(h)) for h in search.laws]
     ['u**2 - v1**2 - v2**2']
     """
-    from conslaws.core.plugins.registry import backends
-
     start = time.perf_counter()
     if degree < 1:
         raise InvalidOptionError(f"degree must be at least 1, got {degree}", argument="degree")
     degrees = range(1, degree + 1) if enough is not None else range(degree, degree + 1)
     _check_size(model.dimension, degrees[0])
-    modular = backend if backend.exact and backend.characteristic > 1 else \
-        backends.load("modular")()
-    rational = backends.load("rational")()
-    rng = np.random.default_rng(seed)
-    weights = (grading(model.generators, rational, modular, random.Random(degree))
-               if model.generators else None)
-    codes = character_span(model.generators).codes(model.dimension, rng)
-    primes = _evaluation_primes(modular.characteristic)
-    # The blocks' kernels mod each prime come from a backend over that field: the
-    # caller's own at its prime, the modular backend at the search's other primes.
-    from conslaws.backends.modular import ModularBackend
-
-    arithmetic = {q: modular if modular.characteristic == q else ModularBackend(q)
-                  for q in primes}
-    evaluations = [EvaluationRows(model, primes[0], rng)]
-    solver = _Solver(model, modular, rational)
+    setup = search_setup(model, backend, seed, grading_seed=degree)
+    weights, codes = setup.weights, setup.codes
+    arithmetic, evaluations = setup.arithmetic, setup.evaluations
+    solver = _Solver(model, setup.modular, setup.rational)
     search = LawSearch(homogeneous=model.fields_are_homogeneous)
     for d in degrees:
         try:
@@ -295,6 +282,52 @@ def find_polynomial_laws(
             break
     search.seconds = time.perf_counter() - start
     return search
+
+
+@dataclass
+class SearchSetup:
+    """What every block search of one model shares: its blocks and its arithmetic.
+
+    Attributes
+    ----------
+    modular, rational : Backend
+        Exact backends for the symbolic solves (the caller's, when it is a prime field).
+    weights : list of Fraction or None
+        The grading of the fields.
+    codes : ndarray of uint64
+        The variables' sign-character codes.
+    arithmetic : dict
+        The evaluation primes, each with the backend computing its kernels: the
+        caller's own at its prime, the modular backend at the search's other primes.
+    evaluations : list of EvaluationRows
+        Rows mod the first prime (lifting attempts add the others).
+    """
+
+    modular: Backend
+    rational: Backend
+    weights: list[Fraction] | None
+    codes: NDArray[np.uint64]
+    arithmetic: dict[int, Backend]
+    evaluations: list[EvaluationRows]
+
+
+def search_setup(model: Model, backend: Backend, seed: int, grading_seed: int) -> SearchSetup:
+    """The grading, characters, primes and first evaluation rows of a block search."""
+    from conslaws.backends.modular import ModularBackend
+    from conslaws.core.plugins.registry import backends
+
+    modular = backend if backend.exact and backend.characteristic > 1 else \
+        backends.load("modular")()
+    rational = backends.load("rational")()
+    rng = np.random.default_rng(seed)
+    weights = (grading(model.generators, rational, modular, random.Random(grading_seed))
+               if model.generators else None)
+    codes = character_span(model.generators).codes(model.dimension, rng)
+    primes = _evaluation_primes(modular.characteristic)
+    arithmetic = {q: modular if modular.characteristic == q else ModularBackend(q)
+                  for q in primes}
+    return SearchSetup(modular, rational, weights, codes, arithmetic,
+                       [EvaluationRows(model, primes[0], rng)])
 
 
 def _check_size(size: int, degree: int) -> None:
@@ -314,38 +347,19 @@ def _search_blocks(search: LawSearch, table: MonomialTable, partition: BlockPart
                    evaluations: list[EvaluationRows], progress: bool) -> None:
     """Screen, lift and solve the blocks of one degree; the laws go to ``search``."""
     model = solver.model
-    primes = list(arithmetic)
-    used = {evaluations[0].prime}
-    survivors = _screen(table, partition, evaluations[0], arithmetic[primes[0]], progress)
+    survivors = screen_blocks(table, partition, evaluations[0], arithmetic, progress)
     symbolic = np.flatnonzero(partition.sizes > EVALUATED_BLOCK).tolist()
     search.blocks_solved = len(survivors) + len(symbolic)
-    found_in: dict[int, list[Any]] = {}
-    for sizes, blocks in progress_bar(_by_size(partition, survivors), "law blocks", progress):
-        unresolved = list(blocks)
-        residues: dict[int, list[tuple[int, NDArray[np.bool_], NDArray[np.int64]]]] = {}
-        for attempt in range(LIFT_ATTEMPTS):
-            if not unresolved:
-                break
-            if attempt == len(evaluations):
-                evaluations.append(EvaluationRows(model, primes[attempt], evaluations[0].rng))
-            rows = evaluations[attempt]
-            used.add(rows.prime)
-            # Twice the unknowns, plus a margin, doubled at every attempt: the rows
-            # must span every equation of the block for its kernel to be the laws.
-            kernels = _kernels(table, partition, np.array(unresolved), rows,
-                               (2 * sizes + 8) << attempt, arithmetic[rows.prime])
-            still = []
-            for block, (free, basis) in zip(unresolved, kernels, strict=True):
-                if not len(basis):
-                    continue  # full column rank with more rows: no law
-                found = _lift(block, free, basis, rows.prime, residues, table, partition,
-                              model)
-                if found is None:
-                    still.append(block)
-                else:
-                    found_in[block] = found
-            unresolved = still
-        symbolic += unresolved
+
+    def verified_laws(block: int, vectors: list[list[Fraction]]) -> list[Any] | None:
+        members = [table.monomial(int(g)) for g in partition.members(block)]
+        monomials = _monomial_polynomials(model.ring, members)
+        candidates = [_polynomial(model.ring, monomials, vector) for vector in vectors]
+        return candidates if all(conserved(model, candidates)) else None
+
+    found_in, unresolved = lift_blocks(model, table, partition, survivors, arithmetic,
+                                       evaluations, verified_laws, progress=progress)
+    symbolic += unresolved
     for block in progress_bar(symbolic, "law blocks (exact)", progress):
         search.blocks_exact += 1
         monomials = [table.monomial(int(g)) for g in partition.members(block)]
@@ -354,8 +368,61 @@ def _search_blocks(search: LawSearch, table: MonomialTable, partition: BlockPart
     # that the basis reads the same whatever the hashes that formed the blocks.
     for block in sorted(found_in, key=lambda b: int(partition.members(b).min())):
         search.laws.extend(found_in[block])
-    search.kernels_by = [f"{arithmetic[q].name or type(arithmetic[q]).__name__} mod {q}"
-                         for q in primes if q in used]
+    search.kernels_by = kernels_by(arithmetic, evaluations)
+
+
+def kernels_by(arithmetic: dict[int, Backend], evaluations: Sequence[EvaluationRows]
+               ) -> list[str]:
+    """Which backend computed the kernels mod each prime that was evaluated."""
+    return [f"{arithmetic[rows.prime].name or type(arithmetic[rows.prime]).__name__} "
+            f"mod {rows.prime}" for rows in evaluations]
+
+
+#: Accepts a block's lifted kernel (rational vectors, one per free column): returns
+#: what the block contributes, verified exactly, or None to try another prime.
+Acceptance = Callable[[int, list[list[Fraction]]], "list[Any] | None"]
+
+
+def lift_blocks(model: Model, table: MonomialTable, partition: BlockPartition,
+                blocks: Sequence[int], arithmetic: dict[int, Backend],
+                evaluations: list[EvaluationRows], accept: Acceptance, *,
+                matrices: BlockMatrices = block_matrices, progress: bool = False,
+                ) -> tuple[dict[int, list[Any]], list[int]]:
+    """Kernels of the ``blocks`` mod successive primes, lifted to Q and accepted.
+
+    The evaluations grow by one prime per attempt (at most :data:`LIFT_ATTEMPTS`;
+    ``arithmetic`` maps each prime to its backend).  Returns what ``accept`` gave per
+    block, and the blocks it never accepted.
+    """
+    primes = list(arithmetic)
+    found_in: dict[int, list[Any]] = {}
+    left: list[int] = []
+    for sizes, group in progress_bar(_by_size(partition, blocks), "law blocks", progress):
+        unresolved = list(group)
+        residues: dict[int, list[tuple[int, NDArray[np.bool_], NDArray[np.int64]]]] = {}
+        for attempt in range(LIFT_ATTEMPTS):
+            if not unresolved:
+                break
+            if attempt == len(evaluations):
+                evaluations.append(EvaluationRows(model, primes[attempt], evaluations[0].rng))
+            rows = evaluations[attempt]
+            # Twice the unknowns, plus a margin, doubled at every attempt: the rows
+            # must span every equation of the block for its kernel to be the laws.
+            kernels = _kernels(table, partition, np.array(unresolved), rows,
+                               (2 * sizes + 8) << attempt, arithmetic[rows.prime], matrices)
+            still = []
+            for block, (free, basis) in zip(unresolved, kernels, strict=True):
+                if not len(basis):
+                    continue  # full column rank with more rows: nothing in this block
+                vectors = _combine(block, free, basis, rows.prime, residues)
+                found = None if vectors is None else accept(block, vectors)
+                if found is None:
+                    still.append(block)
+                else:
+                    found_in[block] = found
+            unresolved = still
+        left += unresolved
+    return found_in, left
 
 
 def _evaluation_primes(preferred: int) -> list[int]:
@@ -382,7 +449,8 @@ def _by_size(partition: BlockPartition, blocks: Sequence[int]) -> list[tuple[int
 
 
 def _block_kernels(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np.int64],
-                   rows: EvaluationRows, count: int, arithmetic: Backend
+                   rows: EvaluationRows, count: int, arithmetic: Backend,
+                   matrices: BlockMatrices = block_matrices,
                    ) -> Iterator[tuple[NDArray[np.int64], list[Any]]]:
     """The kernels mod ``rows.prime`` of the evaluated systems of equal-size blocks.
 
@@ -393,15 +461,18 @@ def _block_kernels(table: MonomialTable, partition: BlockPartition, blocks: NDAr
     step = max(1, STACK_ENTRIES // (count * size))
     for first in range(0, len(blocks), step):
         part = blocks[first:first + step]
-        stack = block_matrices(table, partition.stacked(part), rows, count)
+        stack = matrices(table, partition.stacked(part), rows, count)
         yield part, arithmetic.kernels(stack, size)
 
 
-def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRows,
-            arithmetic: Backend, progress: bool) -> list[int]:
+def screen_blocks(table: MonomialTable, partition: BlockPartition, rows: EvaluationRows,
+                  arithmetic: dict[int, Backend], progress: bool = False,
+                  matrices: BlockMatrices = block_matrices) -> list[int]:
     """The blocks whose evaluated matrix (size + margin rows) has a kernel mod p.
 
-    Only blocks of at most :data:`EVALUATED_BLOCK` monomials are screened.
+    Only blocks of at most :data:`EVALUATED_BLOCK` monomials are screened; the others
+    have no matrix of their own.  A block left out has full column rank mod p, so
+    nothing of it vanishes on the fields, for every prime.
     """
     survivors: list[int] = []
     everything = np.arange(len(partition))
@@ -409,19 +480,22 @@ def _screen(table: MonomialTable, partition: BlockPartition, rows: EvaluationRow
     for size in progress_bar(sizes, "law screening", progress):
         blocks = everything[partition.sizes == size]
         for part, kernels in _block_kernels(table, partition, blocks, rows,
-                                            size + SCREEN_MARGIN, arithmetic):
+                                            size + SCREEN_MARGIN, arithmetic[rows.prime],
+                                            matrices):
             survivors.extend(int(b) for b, kernel in zip(part, kernels, strict=True)
                              if len(kernel))
     return sorted(survivors)
 
 
 def _kernels(table: MonomialTable, partition: BlockPartition, blocks: NDArray[np.int64],
-             rows: EvaluationRows, count: int, arithmetic: Backend
+             rows: EvaluationRows, count: int, arithmetic: Backend,
+             matrices: BlockMatrices = block_matrices,
              ) -> list[tuple[NDArray[np.bool_], NDArray[np.int64]]]:
     """For blocks of one size: (free columns, kernel basis mod p) of ``count`` rows each."""
     size = int(partition.sizes[blocks[0]])
     return [_free_columns(kernel, size)
-            for _, kernels in _block_kernels(table, partition, blocks, rows, count, arithmetic)
+            for _, kernels in _block_kernels(table, partition, blocks, rows, count, arithmetic,
+                                             matrices)
             for kernel in kernels]
 
 
@@ -439,10 +513,10 @@ def _free_columns(kernel: Any, size: int) -> tuple[NDArray[np.bool_], NDArray[np
     return free, basis
 
 
-def _lift(block: int, free: NDArray[np.bool_], basis: NDArray[np.int64], prime: int,
-          residues: dict[int, list[tuple[int, NDArray[np.bool_], NDArray[np.int64]]]],
-          table: MonomialTable, partition: BlockPartition, model: Model) -> list[Any] | None:
-    """The block's laws when its kernel mod the primes so far lifts to verified laws.
+def _combine(block: int, free: NDArray[np.bool_], basis: NDArray[np.int64], prime: int,
+             residues: dict[int, list[tuple[int, NDArray[np.bool_], NDArray[np.int64]]]],
+             ) -> list[list[Fraction]] | None:
+    """The block's kernel mod the primes so far, lifted to Q, or None if it does not lift.
 
     The kernel bases have a 1 at each free column and zeros at the other free
     columns, a form that is unique, so bases mod several primes with the same free
@@ -465,11 +539,8 @@ def _lift(block: int, free: NDArray[np.bool_], basis: NDArray[np.int64], prime: 
         vector = [rational_reconstruction(v, modulus) if v else Fraction(0) for v in row]
         if any(v is None for v in vector):
             return None
-        vectors.append(vector)
-    members = [table.monomial(int(g)) for g in partition.members(block)]
-    monomials = _monomial_polynomials(model.ring, members)
-    candidates = [_polynomial(model.ring, monomials, vector) for vector in vectors]
-    return candidates if all(conserved(model, candidates)) else None
+        vectors.append(cast("list[Fraction]", vector))
+    return vectors
 
 
 def _solve_block(solver: _Solver, block: list[Monomial], model: Model) -> list[Any]:

@@ -343,6 +343,7 @@ def count(
     searched_degree = certify_degree  # lowered when a lower degree certifies
     too_large = ""  # why a higher degree was not searched
     kernels_by: list[str] = []  # which backends computed the law search's kernels
+    rotation_notes: list[str] = []  # when the laws come from rotations of φ
     data: DataTrace | None = None
     oracle = _polynomial_oracle(base, model, arithmetic, engine, mode)
     for _ in range(tries):
@@ -382,21 +383,37 @@ def count(
                 chosen["independent"] = independent_laws(laws, chooser, exact)
                 return len(chosen["independent"]) >= upper
 
-            # Lowest degree first: a mirror flow's laws are linear, and its degree-2
-            # monomials form one block (no sign flip survives diag(θ)), half a million
-            # unknowns at D = 1,000.  A default degree beyond the size limit is not
-            # searched (a degree the caller chose was checked before the closure).
-            search = find_polynomial_laws(model, certify_degree, backend=arithmetic,
-                                          seed=rng.randrange(2**32), progress=progress,
-                                          enough=enough)
-            verified = search.laws
-            # A search may return without asking (a stand-in search, in the tests).
-            independent = (chosen["independent"] if "independent" in chosen
-                           else independent_laws(verified, chooser, exact))
-            if search.degrees:
-                searched_degree = search.degrees[-1]
-            too_large = search.refused
-            kernels_by = getattr(search, "kernels_by", [])
+            # A momentum flow of a φ model keeps φ's rotations: their laws have degree
+            # 3 to 5 in 1 + 2D coordinates, far beyond the monomial search at D = 1,000.
+            rotated, rotations = _rotation_laws(base, model, dynamics, exact, arithmetic,
+                                                rng.randrange(2**32))
+            from_rotations = independent_laws(rotated, chooser, exact) if rotated else []
+            if rotated and len(from_rotations) >= upper:
+                verified, independent = rotated, from_rotations
+                searched_degree = max(int(h.total_degree()) for h in rotated)
+            else:
+                # Lowest degree first: a mirror flow's laws are linear, and its degree-2
+                # monomials form one block (no sign flip survives diag(θ)), half a million
+                # unknowns at D = 1,000.  A default degree beyond the size limit is not
+                # searched (a degree the caller chose was checked before the closure).
+                search = find_polynomial_laws(model, certify_degree, backend=arithmetic,
+                                              seed=rng.randrange(2**32), progress=progress,
+                                              enough=enough)
+                verified = search.laws
+                # A search may return without asking (a stand-in search, in the tests).
+                independent = (chosen["independent"] if "independent" in chosen
+                               else independent_laws(verified, chooser, exact))
+                if search.degrees:
+                    searched_degree = search.degrees[-1]
+                too_large = search.refused
+                kernels_by = getattr(search, "kernels_by", [])
+                if len(from_rotations) > len(independent):
+                    verified, independent = rotated, from_rotations
+                    searched_degree = max(int(h.total_degree()) for h in rotated)
+            if rotated and verified is rotated:
+                rotation_notes = [f"laws: lifted by the flow from {len(rotations)} rotation "
+                                  "symmetries of phi (antisymmetric A with grad(phi_i).A theta "
+                                  "= 0, found blockwise and verified exactly)"]
             timings["law_search"] = time.perf_counter() - tick
             searched = True
         if len(independent) == upper or not arithmetic.exact:
@@ -414,7 +431,7 @@ def count(
         law_kind="independent polynomial", law_proof=f"of degree <= {searched_degree} "
         "verified exactly",
         checks=[*witness_notes, LAW_CHECK if independent else "laws: none proved",
-                *_kernel_notes(kernels_by)])
+                *rotation_notes, *_kernel_notes(kernels_by)])
     certificate.gap = _gap(certificate.laws_upper_bound, poor, mode)
     if too_large and not certificate.certified:
         certificate.caveats.append(
@@ -488,6 +505,29 @@ def _residues(point: Sequence[Any], p: int) -> list[int] | None:
         return [residue(Fraction(value), p, "the point") for value in point]
     except InvalidModulusError:
         return None
+
+
+def _rotation_laws(base: Model, model: Model, flow: Flow, exact: Backend, backend: Backend,
+                   seed: int) -> tuple[list[Any], list[Any]]:
+    """The flow's laws lifted from the rotation symmetries of φ, each verified exactly.
+
+    Only for models without a graph (a network's mixings are lifted by the probe
+    engine) under flows with ``lifts_rotations``; returns (laws, rotations).
+    """
+    if base.graph is not None or not flow.lifts_rotations or not base.generators:
+        return [], []
+    from conslaws.core.engine.laws import conserved
+    from conslaws.core.engine.rotations import find_rotations
+
+    rotations = find_rotations(base, backend=backend if backend.exact else exact, seed=seed)
+    ring = model.ring
+    laws = []
+    for law in flow.lift_rotations(rotations, base):
+        total = ring.zero()
+        for coefficient, support in law:
+            total += ring.monomial(support, coefficient)
+        laws.append(total)
+    return [h for h, ok in zip(laws, conserved(model, laws), strict=True) if ok], rotations
 
 
 def _kernel_notes(kernels_by: Sequence[str]) -> list[str]:

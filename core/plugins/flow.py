@@ -27,9 +27,12 @@ from conslaws.core.models.model import Model
 from conslaws.core.plugins.architecture import Option, convert_options
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import sympy
 
     from conslaws.core.engine.oracles import FieldOracle
+    from conslaws.core.engine.rotations import Rotation
     from conslaws.core.models.structural import GraphLaws, SparseLaw
 
 __all__ = ["Flow"]
@@ -55,6 +58,9 @@ class Flow(ABC):
     #: True when the flow implements :meth:`oracle` (and :meth:`coordinates`): the
     #: probe engine then counts it on any network graph without listing paths.
     transforms_oracles: ClassVar[bool] = False
+    #: True when :meth:`lift_rotations` gives laws: a count of a model without a
+    #: graph then searches the antisymmetric linear symmetries of its φ.
+    lifts_rotations: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.settings: dict[str, Any] = convert_options(f"flow {self.name}", self.options,
@@ -82,6 +88,16 @@ class Flow(ABC):
         Each law returned must be conserved by every field of the flow, by an argument
         that holds for every network with these symmetries (the probe engine re-checks
         them on fresh probes before a count is certified).
+        """
+        return []
+
+    def lift_rotations(self, rotations: Sequence[Rotation], model: Model) -> list[SparseLaw]:
+        """The flow's laws from antisymmetric linear symmetries of φ (default: none).
+
+        Each rotation A (:mod:`conslaws.core.engine.rotations`, upper triangle
+        ``(j, k, A_jk)``) satisfies ``∇φ_i(θ)·Aθ = 0`` for every i and θ.  Flows with
+        ``lifts_rotations`` return laws on their own coordinates; the count verifies
+        each exactly against the flow's fields before it uses it.
         """
         return []
 
