@@ -56,10 +56,12 @@ CASES: list[tuple[str, str, str, bool]] = [
     ("attention", "24,24", "gradient", True),
     ("chain", "500", "gradient", False),          # D = 1,001
     ("factorization", "25,25,20", "gradient", False),  # D = 1,000
-    # Momentum-type flows: laws lifted from the rotations of phi (2D + 1 coordinates).
+    # Momentum-type flows: laws lifted from the rotations of phi (2D + 1 coordinates);
+    # weight decay: from the gradient flow's laws (D + 1 coordinates).
     ("attention", "16,16", "momentum", False),
     ("attention", "16,16", "nesterov", True),
     ("factorization", "25,25,20", "momentum", False),
+    ("factorization", "25,25,20", "weight-decay", False),
 ]
 
 

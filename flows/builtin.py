@@ -432,6 +432,7 @@ class WeightDecayFlow(Flow):
     )
     certify_degree: ClassVar[int] = 4
     transforms_oracles: ClassVar[bool] = True
+    lifts_gradient_laws: ClassVar[bool] = True
 
     def coordinates(self, model: Model) -> tuple[str, ...]:
         return _extended_ring(model, velocities=False).names
@@ -449,9 +450,20 @@ class WeightDecayFlow(Flow):
         χ_0 = (λs, -λθ) leaves sθ fixed, and ∇_θ[q(sθ)]·∇φ(θ) = s² ∇q(θ)·∇φ(θ) = 0 for a
         homogeneous quadratic law q.
         """
+        return self.lift_gradient_laws(laws.gradient_flow(), model)
+
+    def lift_gradient_laws(self, laws: Sequence[SparseLaw], model: Model) -> list[SparseLaw]:
+        """H(sθ) = s^k H(θ) for each gradient-flow law H homogeneous of degree k.
+
+        χ_0 = (λs, -λθ) leaves sθ fixed, and ∇_θ[H(sθ)]·∇φ(θ) = s^k ∇H(θ)·∇φ(θ) = 0.
+        A law that is not homogeneous is left out.
+        """
         lifted = []
-        for law in laws.gradient_flow():
-            degree = sum(e for _, support in law[:1] for _, e in support)
+        for law in laws:
+            degrees = {sum(e for _, e in support) for _, support in law}
+            if len(degrees) != 1:
+                continue
+            degree = degrees.pop()
             lifted.append([(c, ((0, degree), *((1 + j, e) for j, e in support)))
                            for c, support in law])
         return lifted

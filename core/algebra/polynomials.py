@@ -43,7 +43,7 @@ from conslaws.core.errors import InvalidExpressionError
 if TYPE_CHECKING:
     import sympy
 
-__all__ = ["Number", "PolynomialRing", "SparseTerms", "primitive_part"]
+__all__ = ["Number", "PolynomialRing", "SparseTerms", "primitive_part", "sparse_terms"]
 
 #: An exact scalar: evaluation happens over Q in Python integers and fractions.
 Number = int | Fraction
@@ -140,7 +140,7 @@ class PolynomialRing:
         >>> large.embed(3 * u * v**2 - 1, 1)
         3*u*v^2 - 1
         """
-        terms = _sparse_terms(poly)
+        terms = sparse_terms(poly)
         if len(terms) <= 16:  # a few products of generators beat D-long exponent tuples
             total = self.zero()
             for coefficient, support in terms:
@@ -230,7 +230,7 @@ class PolynomialRing:
         symbols = self.symbols
         terms = [
             sympy.Mul(sympy.Integer(coeff), *(symbols[j] ** e for j, e in support))
-            for coeff, support in _sparse_terms(poly)
+            for coeff, support in sparse_terms(poly)
         ]
         return sympy.Add(*terms) if terms else sympy.Integer(0)
 
@@ -392,7 +392,7 @@ def _name_index(context: Any) -> dict[str, int] | None:
     return _NAME_INDEX[context]
 
 
-def _sparse_terms(poly: Any) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
+def sparse_terms(poly: Any) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
     """The terms ``(coefficient, ((j, e), ...))`` of a flint polynomial, j increasing."""
     context = poly.context()
     index = _name_index(context) if context.nvars() >= PRINTED_TERMS_FROM else None
@@ -437,7 +437,7 @@ class SparseTerms:
     __slots__ = ("terms", "variables")
 
     def __init__(self, poly: Any) -> None:
-        self.terms: list[tuple[int, tuple[tuple[int, int], ...]]] = _sparse_terms(poly)
+        self.terms: list[tuple[int, tuple[tuple[int, int], ...]]] = sparse_terms(poly)
         self.variables: frozenset[int] = frozenset(j for _, s in self.terms for j, _ in s)
 
     def value(self, point: Sequence[Number]) -> Number:

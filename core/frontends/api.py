@@ -385,8 +385,8 @@ def count(
 
             # A momentum flow of a φ model keeps φ's rotations: their laws have degree
             # 3 to 5 in 1 + 2D coordinates, far beyond the monomial search at D = 1,000.
-            rotated, rotations = _rotation_laws(base, model, dynamics, exact, arithmetic,
-                                                rng.randrange(2**32))
+            rotated, lift_note = _lifted_laws(base, model, dynamics, exact, arithmetic,
+                                              rng.randrange(2**32))
             from_rotations = independent_laws(rotated, chooser, exact) if rotated else []
             if rotated and len(from_rotations) >= upper:
                 verified, independent = rotated, from_rotations
@@ -411,9 +411,7 @@ def count(
                     verified, independent = rotated, from_rotations
                     searched_degree = max(int(h.total_degree()) for h in rotated)
             if rotated and verified is rotated:
-                rotation_notes = [f"laws: lifted by the flow from {len(rotations)} rotation "
-                                  "symmetries of phi (antisymmetric A with grad(phi_i).A theta "
-                                  "= 0, found blockwise and verified exactly)"]
+                rotation_notes = [lift_note]
             timings["law_search"] = time.perf_counter() - tick
             searched = True
         if len(independent) == upper or not arithmetic.exact:
@@ -507,27 +505,41 @@ def _residues(point: Sequence[Any], p: int) -> list[int] | None:
         return None
 
 
-def _rotation_laws(base: Model, model: Model, flow: Flow, exact: Backend, backend: Backend,
-                   seed: int) -> tuple[list[Any], list[Any]]:
-    """The flow's laws lifted from the rotation symmetries of φ, each verified exactly.
+def _lifted_laws(base: Model, model: Model, flow: Flow, exact: Backend, backend: Backend,
+                 seed: int) -> tuple[list[Any], str]:
+    """The flow's laws lifted from φ's own structure, each verified exactly, and how.
 
-    Only for models without a graph (a network's mixings are lifted by the probe
-    engine) under flows with ``lifts_rotations``; returns (laws, rotations).
+    Only for models without a graph (a network's symmetries are lifted by the probe
+    engine): the rotation symmetries of φ under flows with ``lifts_rotations``, the
+    gradient flow's laws (degree <= 2) under flows with ``lifts_gradient_laws``.
     """
-    if base.graph is not None or not flow.lifts_rotations or not base.generators:
-        return [], []
-    from conslaws.core.engine.laws import conserved
+    if base.graph is not None or not base.generators:
+        return [], ""
+    from conslaws.core.algebra.polynomials import sparse_terms
+    from conslaws.core.engine.laws import conserved, find_polynomial_laws
     from conslaws.core.engine.rotations import find_rotations
 
-    rotations = find_rotations(base, backend=backend if backend.exact else exact, seed=seed)
+    searching = backend if backend.exact else exact
+    sparse: list[Any] = []
+    notes = []
+    if flow.lifts_rotations:
+        rotations = find_rotations(base, backend=searching, seed=seed)
+        sparse += flow.lift_rotations(rotations, base)
+        notes.append(f"{len(rotations)} rotation symmetries of phi (antisymmetric A with "
+                     "grad(phi_i).A theta = 0, found blockwise and verified exactly)")
+    if flow.lifts_gradient_laws:
+        gradient = find_polynomial_laws(base, 2, backend=searching, seed=seed).laws
+        sparse += flow.lift_gradient_laws([sparse_terms(h) for h in gradient], base)
+        notes.append(f"{len(gradient)} laws of degree <= 2 of the gradient flow of phi")
     ring = model.ring
     laws = []
-    for law in flow.lift_rotations(rotations, base):
+    for law in sparse:
         total = ring.zero()
         for coefficient, support in law:
             total += ring.monomial(support, coefficient)
         laws.append(total)
-    return [h for h, ok in zip(laws, conserved(model, laws), strict=True) if ok], rotations
+    kept = [h for h, ok in zip(laws, conserved(model, laws), strict=True) if ok]
+    return kept, f"laws: lifted by the flow from {' and '.join(notes)}"
 
 
 def _kernel_notes(kernels_by: Sequence[str]) -> list[str]:

@@ -61,6 +61,9 @@ class Flow(ABC):
     #: True when :meth:`lift_rotations` gives laws: a count of a model without a
     #: graph then searches the antisymmetric linear symmetries of its φ.
     lifts_rotations: ClassVar[bool] = False
+    #: True when :meth:`lift_gradient_laws` gives laws: a count of a model without a
+    #: graph then searches the gradient flow's laws of its φ first.
+    lifts_gradient_laws: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.settings: dict[str, Any] = convert_options(f"flow {self.name}", self.options,
@@ -98,6 +101,15 @@ class Flow(ABC):
         ``(j, k, A_jk)``) satisfies ``∇φ_i(θ)·Aθ = 0`` for every i and θ.  Flows with
         ``lifts_rotations`` return laws on their own coordinates; the count verifies
         each exactly against the flow's fields before it uses it.
+        """
+        return []
+
+    def lift_gradient_laws(self, laws: Sequence[SparseLaw], model: Model) -> list[SparseLaw]:
+        """The flow's laws from laws of the gradient flow of φ (default: none).
+
+        ``laws`` are conserved by every field ∇φ_i (a basis from the law search, each
+        homogeneous); flows with ``lifts_gradient_laws`` return laws on their own
+        coordinates, verified exactly by the count before it uses them.
         """
         return []
 

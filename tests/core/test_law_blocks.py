@@ -178,12 +178,21 @@ def test_count_stops_at_the_lowest_degree_that_certifies() -> None:
     assert_same_span(result.verified_laws, [sympy.sympify("u - v1 - v2")], ("u", "v1", "v2"))
 
 
-def test_a_default_degree_too_large_leaves_the_count_uncertified() -> None:
+def test_a_default_degree_too_large_leaves_the_count_uncertified(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # Weight decay seeks degree 4 by default; in 96 coordinates that is more than
     # 3,000,000 unknowns, so degrees 1..3 are searched and the count says why it stops.
+    from conslaws.flows.builtin import WeightDecayFlow
+
     n = 47
     phi = "; ".join(f"x{2 * k - 1}*x{2 * k}*x{2 * k + 1}" for k in range(1, n + 1))
     params = ",".join(f"x{i}" for i in range(1, 2 * n + 2))
+    # With the gradient flow's laws lifted to H(s θ), the count is proved, and it is the
+    # gradient flow's own count (every law there is homogeneous).
+    lifted = cl.count("custom", phi=phi, params=params, flow="weight-decay", seed=1)
+    gradient = cl.count("custom", phi=phi, params=params, seed=1)
+    assert lifted.certified and gradient.certified and lifted.laws == gradient.laws
+    monkeypatch.setattr(WeightDecayFlow, "lifts_gradient_laws", False)
     result = cl.count("custom", phi=phi, params=params, flow="weight-decay", seed=1)
     assert not result.certified and result.verified_degree == 3
     assert "Laws of degree 4 were not sought" in result.statement

@@ -159,3 +159,43 @@ def test_momentum_laws_stay_constant_along_the_flow() -> None:
     end = [law(time, *state) for law in laws]
     assert np.allclose(start, end, rtol=1e-8, atol=1e-9)
     assert abs(state[0] * state[0] - start[0]) > 1e-3  # the state did move
+
+
+# --------------------------------------------------------------------------- weight decay
+
+
+def _factorization(m: int, n: int, r: int) -> str:
+    return "; ".join(" + ".join(f"U{i}_{k}*V{j}_{k}" for k in range(1, r + 1))
+                     for i in range(1, m + 1) for j in range(1, n + 1))
+
+
+def test_weight_decay_lifts_the_gradient_laws() -> None:
+    """θ' + λθ = -∇L keeps H(sθ) = s² H(θ) for the r(r+1)/2 laws UᵀU - VᵀV of U Vᵀ."""
+    r = 3
+    result = cl.count("custom", phi=_factorization(4, 3, r), flow="weight-decay", seed=0)
+    assert result.certified and result.laws == r * (r + 1) // 2
+    assert any("laws of degree <= 2 of the gradient flow of phi" in line
+               for line in result.checks)
+
+
+def test_weight_decay_laws_match_the_monomial_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conslaws.flows.builtin import WeightDecayFlow
+
+    phi = _factorization(2, 2, 2)
+    lifted = cl.count("custom", phi=phi, flow="weight-decay", seed=5)
+    monkeypatch.setattr(WeightDecayFlow, "lifts_gradient_laws", False)
+    searched = cl.count("custom", phi=phi, flow="weight-decay", seed=5)
+    assert lifted.certified and searched.certified
+    assert lifted.laws == searched.laws == 3
+    assert not any("lifted" in line for line in searched.checks)
+
+
+def test_an_inhomogeneous_gradient_law_is_not_lifted() -> None:
+    from conslaws.flows.builtin import WeightDecayFlow
+
+    flow = WeightDecayFlow()
+    model = cl.Model.from_phi(("u", "v"), ["u*v"])
+    laws = flow.lift_gradient_laws([[(1, ((0, 2),)), (-1, ((1, 2),))],    # u² - v²
+                                    [(1, ((0, 2),)), (1, ((1, 1),))]],    # u² + v
+                                   model)
+    assert laws == [[(1, ((0, 2), (1, 2))), (-1, ((0, 2), (2, 2)))]]
