@@ -398,8 +398,15 @@ class MirrorMomentumFlow(MomentumFlow):
                                         model.dimension, p)
         return PhaseOracle(base, momentum_drift(tau, p), velocities=True, metric=metric)
 
+    # The metric diag(τθ + θ') breaks the rotation laws of plain momentum (the flow
+    # contract's lift_rotations check finds ⟨Aθ, θ'⟩ not conserved here).
+    lifts_rotations: ClassVar[bool] = False
+
     def lift_laws(self, laws: GraphLaws, model: Model) -> list[SparseLaw]:
         return []  # none known in general: "Keep the momentum" finds them all broken
+
+    def lift_rotations(self, rotations: Sequence[Rotation], model: Model) -> list[SparseLaw]:
+        return []  # see lifts_rotations
 
     def transform(self, model: Model) -> Model:
         scaled = _mirrored(model, self.settings["mirror_layers"])

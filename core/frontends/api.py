@@ -518,6 +518,7 @@ def _lifted_laws(base: Model, model: Model, flow: Flow, exact: Backend, backend:
     from conslaws.core.algebra.polynomials import sparse_terms
     from conslaws.core.engine.laws import conserved, find_polynomial_laws
     from conslaws.core.engine.rotations import find_rotations
+    from conslaws.core.models.structural import to_polynomial
 
     searching = backend if backend.exact else exact
     sparse: list[Any] = []
@@ -531,13 +532,7 @@ def _lifted_laws(base: Model, model: Model, flow: Flow, exact: Backend, backend:
         gradient = find_polynomial_laws(base, 2, backend=searching, seed=seed).laws
         sparse += flow.lift_gradient_laws([sparse_terms(h) for h in gradient], base)
         notes.append(f"{len(gradient)} laws of degree <= 2 of the gradient flow of phi")
-    ring = model.ring
-    laws = []
-    for law in sparse:
-        total = ring.zero()
-        for coefficient, support in law:
-            total += ring.monomial(support, coefficient)
-        laws.append(total)
+    laws = [to_polynomial(law, model.ring) for law in sparse]
     kept = [h for h, ok in zip(laws, conserved(model, laws), strict=True) if ok]
     return kept, f"laws: lifted by the flow from {' and '.join(notes)}"
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -47,12 +47,15 @@ from conslaws.core.models.rescaling import (
 if TYPE_CHECKING:
     import sympy
 
+    from conslaws.core.algebra.polynomials import PolynomialRing
+
 __all__ = [
     "GraphLaws",
     "SparseLaw",
     "from_quadratic",
     "gradient_rows",
     "graph_laws",
+    "to_polynomial",
     "to_sympy",
 ]
 
@@ -106,6 +109,21 @@ def gradient_rows(laws: Sequence[SparseLaw], point: Sequence[int]) -> list[list[
                         term *= point[k] ** f
                 row[j] += term
     return rows
+
+
+def to_polynomial(law: SparseLaw, ring: PolynomialRing) -> Any:
+    """The law as a flint polynomial of ``ring`` (whose variable j is the law's j).
+
+    Examples
+    --------
+    >>> from conslaws.core.algebra.polynomials import PolynomialRing
+    >>> to_polynomial([(1, ((0, 2),)), (-3, ((1, 1), (2, 1)))], PolynomialRing(("x", "y", "z")))
+    x^2 - 3*y*z
+    """
+    total = ring.zero()
+    for coefficient, support in law:
+        total += ring.monomial(support, coefficient)
+    return total
 
 
 def to_sympy(law: SparseLaw, symbols: Sequence[sympy.Symbol]) -> sympy.Expr:
